@@ -1,0 +1,469 @@
+//! Launched coroutines: the task that runs a body, the handles `launch` and `async_` return, and
+//! the start modes.
+//!
+//! A coroutine is a job plus a tokio task. The task polls the body inside the coroutine's frame
+//! (see `frame`), and when the body ends it marks the job's body done; the job then becomes final
+//! once its children are. So the task can finish long before the job does, and a parked
+//! coroutine costs its task and its job, nothing more.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker, ready};
+
+use pin_project_lite::pin_project;
+
+use crate::context::CoroutineContext;
+use crate::debug::{self, CoroutineId};
+use crate::dispatcher;
+use crate::error::{CoroutineError, lock};
+use crate::exception;
+use crate::frame::{self, Frame, Outcome};
+use crate::job::{Job, JobState, Join, Kind, UnhandledSink};
+
+/// When a coroutine starts, with kotlinx's meanings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CoroutineStart {
+    /// Scheduled at once on its dispatcher. If it is cancelled before it first runs, it never
+    /// runs.
+    #[default]
+    Default,
+    /// Created `New`; starts on `start()`, `join()` or (for `async_`) when awaited. Cancelled
+    /// before that, it never runs.
+    Lazy,
+    /// Scheduled at once, and runs until its first suspension even if it was cancelled before
+    /// (for code that must at least begin, like registering a resource it will release).
+    Atomic,
+    /// Runs in place, in the caller's thread, until its first suspension, then continues on its
+    /// dispatcher. Like `Atomic`, it is not cancelled before that first run.
+    Undispatched,
+}
+
+pin_project! {
+    /// The future a coroutine's tokio task runs.
+    struct CoroutineTask<F, S> {
+        // Declared first: dropped before `done` reports the end.
+        #[pin]
+        body: Option<F>,
+        frame: Arc<Frame>,
+        shielded: bool,
+        sink: Option<S>,
+        done: BodyDone,
+    }
+}
+
+/// Marks the body done when the task ends without finishing it: its runtime shut down.
+pub(crate) struct BodyDone {
+    job: Option<Job>,
+}
+
+impl BodyDone {
+    pub(crate) fn new(job: Job) -> Self {
+        BodyDone { job: Some(job) }
+    }
+
+    pub(crate) fn finish(&mut self, result: Result<(), CoroutineError>) {
+        if let Some(job) = self.job.take() {
+            job.body_completed(result);
+        }
+    }
+}
+
+impl Drop for BodyDone {
+    fn drop(&mut self) {
+        if let Some(job) = &self.job {
+            job.cancel_with_error(CoroutineError::cancelled(
+                "the coroutine's task was dropped before its body ended (its runtime shut down)",
+                None,
+            ));
+        }
+        self.finish(Ok(()));
+    }
+}
+
+impl<F, S> Future for CoroutineTask<F, S>
+where
+    F: Future,
+    S: FnOnce(F::Output) -> Result<(), CoroutineError>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let outcome = ready!(frame::poll_body(this.frame, this.body, cx, this.shielded));
+        let result = match outcome {
+            Outcome::Done(output) => match this.sink.take() {
+                Some(sink) => sink(output),
+                None => Ok(()),
+            },
+            Outcome::Panicked(error) => Err(error),
+            Outcome::Cancelled => Ok(()),
+        };
+        this.done.finish(result);
+        Poll::Ready(())
+    }
+}
+
+/// Creates the job of a coroutine under the job of `scope_context + extra` and starts its task
+/// as `start` says. `sink` turns the body's output into the job's result (and keeps an
+/// `async_`'s value).
+pub(crate) fn start_coroutine<F, S>(
+    scope_context: &CoroutineContext,
+    extra: CoroutineContext,
+    start: CoroutineStart,
+    kind: Kind,
+    body: F,
+    sink: S,
+) -> Job
+where
+    F: Future + Send + 'static,
+    S: FnOnce(F::Output) -> Result<(), CoroutineError> + Send + 'static,
+{
+    let mut context = scope_context.clone() + extra;
+    if debug::is_debug_mode() {
+        context = context.with(CoroutineId::next());
+    }
+    let parent = context.job().cloned();
+    let job = Job::create(kind, context.minus::<Job>(), parent.as_ref(), start == CoroutineStart::Lazy);
+    let context = context.with_job(job.clone());
+    let task = CoroutineTask {
+        body: Some(body),
+        frame: Frame::new(context.clone(), None),
+        shielded: matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched),
+        sink: Some(sink),
+        done: BodyDone::new(job.clone()),
+    };
+    let never_runs = job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);
+    if never_runs {
+        // Born into a cancelled or final parent: dropping the task ends the job.
+        drop(task);
+        return job;
+    }
+    match start {
+        CoroutineStart::Default | CoroutineStart::Atomic => dispatcher::spawn(&context, task),
+        CoroutineStart::Lazy => {
+            let start_context = context.clone();
+            let refused = job.set_lazy_start(Box::new(move || dispatcher::spawn(&start_context, task)));
+            // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
+            drop(refused);
+        }
+        CoroutineStart::Undispatched => {
+            let mut task = Box::pin(task);
+            // The first poll runs here; the task's own first poll re-registers its waker, so
+            // a no-op waker is enough for this one.
+            let mut cx = Context::from_waker(Waker::noop());
+            let runtime = tokio::runtime::Handle::try_current().is_err().then(|| dispatcher::handle_for(&context));
+            let _enter = runtime.as_ref().map(|h| h.enter());
+            if task.as_mut().poll(&mut cx).is_pending() {
+                dispatcher::spawn(&context, task);
+            }
+        }
+    }
+    job
+}
+
+/// The handle of a `launch`ed coroutine: join it, cancel it, start it if it is lazy.
+///
+/// Dropping the handle does not cancel the coroutine: it belongs to its scope, which cancels it.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, delay};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let scope = Scope::new(());
+/// let worker = scope.launch(async { delay(Duration::from_secs(3600)).await });
+/// assert!(worker.is_active());
+/// worker.cancel_and_join().await;
+/// assert!(worker.is_cancelled());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Coroutine {
+    job: Job,
+}
+
+impl Coroutine {
+    pub(crate) fn new(job: Job) -> Self {
+        Coroutine { job }
+    }
+
+    /// The coroutine's job (for its state, children, completion handlers).
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// Waits until the coroutine and all its children are final. Does not return its failure
+    /// (ask [`final_error`](Self::final_error)). Starts a lazy coroutine.
+    pub fn join(&self) -> Join {
+        self.job.join()
+    }
+
+    /// Cancels the coroutine and its children.
+    pub fn cancel(&self) {
+        self.job.cancel()
+    }
+
+    /// Cancels, then waits until final. From inside the coroutine itself it returns at once
+    /// (the coroutine stops at its next suspension).
+    pub async fn cancel_and_join(&self) {
+        self.job.cancel_and_join().await
+    }
+
+    /// Starts a lazy coroutine; see [`Job::start`].
+    pub fn start(&self) -> bool {
+        self.job.start()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> JobState {
+        self.job.state()
+    }
+
+    /// See [`Job::is_active`].
+    pub fn is_active(&self) -> bool {
+        self.job.is_active()
+    }
+
+    /// See [`Job::is_completed`].
+    pub fn is_completed(&self) -> bool {
+        self.job.is_completed()
+    }
+
+    /// See [`Job::is_cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+
+    /// The error it ended with, once final; `None` for a normal end.
+    pub fn final_error(&self) -> Option<CoroutineError> {
+        self.job.final_error()
+    }
+}
+
+impl fmt::Debug for Coroutine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.job, f)
+    }
+}
+
+/// What the job and the handles of an `async_` share.
+pub(crate) struct DeferredShared<T> {
+    slot: Mutex<Slot<T>>,
+}
+
+struct Slot<T> {
+    value: Option<T>,
+    /// Live `Deferred` handles.
+    handles: usize,
+    /// Some awaiter saw the outcome.
+    observed: bool,
+    /// A failure no parent took, kept until an awaiter sees it or the last handle is dropped.
+    unhandled: Option<(CoroutineError, CoroutineContext)>,
+    /// Set by `Clone` (which needs `T: Clone`), so an awaiter that is not the last can clone.
+    clone: Option<fn(&T) -> T>,
+}
+
+impl<T: Send> UnhandledSink for DeferredShared<T> {
+    fn unhandled(&self, error: &CoroutineError, context: &CoroutineContext) {
+        let mut slot = lock(&self.slot);
+        if slot.handles == 0 && !slot.observed {
+            drop(slot);
+            exception::handle_coroutine_exception(context, error);
+        } else {
+            slot.unhandled = Some((error.clone(), context.clone()));
+        }
+    }
+}
+
+/// The handle of an `async_` coroutine: await it for `Result<T, CoroutineError>`.
+///
+/// Clones (for `T: Clone`) are handles to the same coroutine; each may be awaited and gets the
+/// value (the last one moves it out, the others clone it). A failure is returned to every
+/// awaiter; it still cancelled a non-supervisor parent. If every handle is dropped without
+/// seeing a failure that no parent took (under a supervisor, or at the root), the failure goes to
+/// the exception handler then, so it is never lost.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let answer = scope.async_(async { 6 * 7 });
+/// assert_eq!(answer.await.unwrap(), 42);
+/// # }
+/// ```
+pub struct Deferred<T> {
+    shared: Arc<DeferredShared<T>>,
+    job: Job,
+}
+
+impl<T: Send + 'static> Deferred<T> {
+    /// Starts an `async_` coroutine whose body is `body`.
+    pub(crate) fn spawn<F>(scope_context: &CoroutineContext, extra: CoroutineContext, start: CoroutineStart, body: F) -> Self
+    where
+        F: Future + Send + 'static,
+        F::Output: crate::CoroutineResult<Value = T>,
+    {
+        let shared = Arc::new(DeferredShared {
+            slot: Mutex::new(Slot {
+                value: None,
+                handles: 1,
+                observed: false,
+                unhandled: None,
+                clone: None,
+            }),
+        });
+        let keep = shared.clone();
+        let sink = move |output: F::Output| {
+            let value = crate::CoroutineResult::into_result(output)?;
+            lock(&keep.slot).value = Some(value);
+            Ok(())
+        };
+        let kind = Kind::Async(shared.clone());
+        let job = start_coroutine(scope_context, extra, start, kind, body, sink);
+        Deferred { shared, job }
+    }
+}
+
+impl<T> Deferred<T> {
+    /// The coroutine's job.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// Cancels the coroutine; awaiters get a cancellation error.
+    pub fn cancel(&self) {
+        self.job.cancel()
+    }
+
+    /// Waits until final, without taking the result.
+    pub fn join(&self) -> Join {
+        self.job.join()
+    }
+
+    /// Starts a lazy `async_`; see [`Job::start`].
+    pub fn start(&self) -> bool {
+        self.job.start()
+    }
+
+    /// See [`Job::is_active`].
+    pub fn is_active(&self) -> bool {
+        self.job.is_active()
+    }
+
+    /// See [`Job::is_completed`].
+    pub fn is_completed(&self) -> bool {
+        self.job.is_completed()
+    }
+
+    /// See [`Job::is_cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+
+    /// The outcome, once final (the value cloned); `None` while it runs.
+    pub fn get_completed(&self) -> Option<Result<T, CoroutineError>>
+    where
+        T: Clone,
+    {
+        if !self.job.is_completed() {
+            return None;
+        }
+        Some(self.outcome(|slot| slot.value.clone()))
+    }
+
+    /// The outcome of a final job; `take` gets the value out of the slot.
+    fn outcome(&self, take: impl FnOnce(&mut Slot<T>) -> Option<T>) -> Result<T, CoroutineError> {
+        let mut slot = lock(&self.shared.slot);
+        slot.observed = true;
+        slot.unhandled = None;
+        if let Some(error) = self.job.final_error() {
+            return Err(error);
+        }
+        take(&mut slot).ok_or_else(|| CoroutineError::cancelled("the Deferred's value was taken already", None))
+    }
+
+    fn take_value(slot: &mut Slot<T>) -> Option<T> {
+        if slot.handles > 1 {
+            let clone = slot.clone.expect("a Deferred with several handles was cloned, which records how to clone");
+            slot.value.as_ref().map(clone)
+        } else {
+            slot.value.take()
+        }
+    }
+}
+
+impl<T: Clone> Clone for Deferred<T> {
+    fn clone(&self) -> Self {
+        let mut slot = lock(&self.shared.slot);
+        slot.handles += 1;
+        slot.clone = Some(T::clone);
+        drop(slot);
+        Deferred {
+            shared: self.shared.clone(),
+            job: self.job.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Deferred<T> {
+    fn drop(&mut self) {
+        let mut slot = lock(&self.shared.slot);
+        slot.handles -= 1;
+        if slot.handles == 0 && !slot.observed {
+            if let Some((error, context)) = slot.unhandled.take() {
+                drop(slot);
+                exception::handle_coroutine_exception(&context, &error);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Deferred<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.job, f)
+    }
+}
+
+impl<T> IntoFuture for Deferred<T> {
+    type Output = Result<T, CoroutineError>;
+    type IntoFuture = Await<T>;
+
+    fn into_future(self) -> Await<T> {
+        Await {
+            join: self.job.join(),
+            deferred: self,
+        }
+    }
+}
+
+/// The future of awaiting a [`Deferred`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Await<T> {
+    join: Join,
+    deferred: Deferred<T>,
+}
+
+impl<T> Future for Await<T> {
+    type Output = Result<T, CoroutineError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        ready!(Pin::new(&mut self.join).poll(cx));
+        if !self.deferred.job.is_completed() {
+            // `join` returned at once: the coroutine awaits itself or an ancestor.
+            return Poll::Ready(Err(CoroutineError::cancelled(
+                "a coroutine cannot await its own Deferred or an ancestor's: it would wait forever",
+                None,
+            )));
+        }
+        Poll::Ready(self.deferred.outcome(Deferred::take_value))
+    }
+}
+
+impl<T> fmt::Debug for Await<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Await").field("deferred", &self.deferred).finish()
+    }
+}

@@ -1,0 +1,57 @@
+//! Debug mode: coroutine ids, for telling coroutines apart in dumps and logs.
+//!
+//! Off by default. On when the environment variable `SCOPES_DEBUG` is `1` (or `on`/`true`) when
+//! the first coroutine starts, or after [`set_debug_mode(true)`](set_debug_mode). In debug mode
+//! every new coroutine gets a [`CoroutineId`] in its context, and `Debug` of a coroutine reads
+//! `"sync"#12 StandaloneCoroutine{Active}`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use crate::context::ContextElement;
+
+const UNKNOWN: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Turns debug mode on or off for the coroutines started from now on.
+pub fn set_debug_mode(on: bool) {
+    MODE.store(if on { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// True if new coroutines get a [`CoroutineId`].
+pub fn is_debug_mode() -> bool {
+    match MODE.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => {
+            let on = std::env::var("SCOPES_DEBUG")
+                .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true"));
+            // Another thread may have decided first; its decision stands.
+            let _ = MODE.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Ordering::Relaxed, Ordering::Relaxed);
+            MODE.load(Ordering::Relaxed) == ON
+        }
+    }
+}
+
+/// The id of a coroutine in debug mode: unique in the process, in start order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CoroutineId(pub u64);
+
+impl CoroutineId {
+    pub(crate) fn next() -> CoroutineId {
+        CoroutineId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl fmt::Debug for CoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CoroutineId({})", self.0)
+    }
+}
+
+impl ContextElement for CoroutineId {}
+crate::__context_add!(CoroutineId);

@@ -1,0 +1,132 @@
+//! Exception handlers: where a failure goes when no parent takes it.
+//!
+//! A failure travels up the job tree until a job that *handles* it (see `job`'s invariant 4).
+//! One that reaches a root `launch`, or a direct child of a supervisor, is given to the
+//! [`CoroutineExceptionHandler`] in that coroutine's context; with none, to the global handler.
+//! The default global handler writes one line to stderr that names the coroutine. A handler that
+//! panics is itself caught and reported to the global handler; a panicking global handler falls
+//! back to the default line. Nothing is lost.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, RwLock};
+
+use crate::context::{ContextElement, CoroutineContext};
+use crate::error::CoroutineError;
+
+type HandlerFn = dyn Fn(&CoroutineContext, &CoroutineError) + Send + Sync;
+
+/// The context element that receives failures nobody above the coroutine handled, like
+/// kotlinx's `CoroutineExceptionHandler`: a last resort (log, report, restart), not a `catch`.
+///
+/// It is used by root `launch`es and by the direct children of a supervisor; a handler given to
+/// a coroutine whose parent takes its failures is never called. `async_` keeps its failure for
+/// its awaiters instead.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use scopes_runtime::{CoroutineExceptionHandler, CoroutineScope, Job, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (tx, rx) = mpsc::channel();
+/// let handler = CoroutineExceptionHandler::new(move |_ctx, err| tx.send(err.to_string()).unwrap());
+/// let scope = Scope::new(Job::supervisor() + handler);
+/// scope.launch(async { Err::<(), _>("boom") }).join().await;
+/// assert_eq!(rx.recv().unwrap(), "boom");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CoroutineExceptionHandler {
+    f: Arc<HandlerFn>,
+}
+
+impl CoroutineExceptionHandler {
+    /// A handler that calls `f` with the failed coroutine's context and its error.
+    pub fn new(f: impl Fn(&CoroutineContext, &CoroutineError) + Send + Sync + 'static) -> Self {
+        CoroutineExceptionHandler { f: Arc::new(f) }
+    }
+
+    /// Calls the handler.
+    pub fn handle(&self, context: &CoroutineContext, error: &CoroutineError) {
+        (self.f)(context, error)
+    }
+}
+
+impl fmt::Debug for CoroutineExceptionHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CoroutineExceptionHandler")
+    }
+}
+
+impl ContextElement for CoroutineExceptionHandler {}
+crate::__context_add!(CoroutineExceptionHandler);
+
+static GLOBAL: RwLock<Option<Arc<HandlerFn>>> = RwLock::new(None);
+
+/// Replaces the global exception handler: what receives a failure when the failed coroutine's
+/// context has no [`CoroutineExceptionHandler`], and what receives the panic of a handler.
+///
+/// It is process-wide; libraries should not set it. The default writes one line to stderr.
+pub fn set_global_exception_handler(f: impl Fn(&CoroutineContext, &CoroutineError) + Send + Sync + 'static) {
+    *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(f));
+}
+
+/// Restores the default global exception handler (one line on stderr).
+pub fn reset_global_exception_handler() {
+    *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// kotlinx's `handleCoroutineException`: the context's handler, else the global one.
+pub(crate) fn handle_coroutine_exception(context: &CoroutineContext, error: &CoroutineError) {
+    let Some(handler) = context.get::<CoroutineExceptionHandler>() else {
+        report_global(context, error);
+        return;
+    };
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.handle(context, error))) {
+        let panic = CoroutineError::from_panic(payload);
+        report_handler_failure(context, "the exception handler panicked", &panic, Some(error));
+    }
+}
+
+/// Reports that a handler (an exception or completion handler) panicked with `panic` while
+/// handling `original` (kept as suppressed on the report).
+pub(crate) fn report_handler_failure(
+    context: &CoroutineContext,
+    what: &str,
+    panic: &CoroutineError,
+    original: Option<&CoroutineError>,
+) {
+    let report = CoroutineError::failed(format!("{what}: {panic}"));
+    report.add_suppressed(panic);
+    if let Some(original) = original {
+        report.add_suppressed(original);
+    }
+    report_global(context, &report);
+}
+
+/// Gives `error` to the global handler; falls back to the default line if that panics.
+pub(crate) fn report_global(context: &CoroutineContext, error: &CoroutineError) {
+    let global = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).clone();
+    match global {
+        Some(f) => {
+            if catch_unwind(AssertUnwindSafe(|| f(context, error))).is_err() {
+                default_report(context, error);
+                eprintln!("scopes: the global exception handler panicked while handling the failure above");
+            }
+        }
+        None => default_report(context, error),
+    }
+}
+
+fn default_report(context: &CoroutineContext, error: &CoroutineError) {
+    let who = match context.job() {
+        Some(job) => format!("{job:?}"),
+        None => "a coroutine".to_owned(),
+    };
+    let suppressed = error.suppressed().len();
+    let more = match suppressed {
+        0 => String::new(),
+        n => format!(" (+{n} suppressed)"),
+    };
+    eprintln!("scopes: unhandled failure in {who}: {error}{more}");
+}

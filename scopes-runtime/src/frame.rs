@@ -1,0 +1,261 @@
+//! Frames: what "the current coroutine" is while a body is polled, and how a cancellation
+//! reaches the body.
+//!
+//! A *frame* is one running body with its context (and so its job): the body of a launched
+//! coroutine, or the block of a `coroutine_scope`, `with_context` or `with_timeout`, which run
+//! inline in their caller's task. Frames nest: a scope's frame has the enclosing frame of the same
+//! task as its parent. While a body is polled its frame is the thread's *current* frame, which is
+//! how `current_context()`, `current_scope()` and `is_active()` find it, on whatever thread the
+//! poll runs.
+//!
+//! # Delivering a cancellation
+//!
+//! When a frame's job starts cancelling, its driver (the task wrapper or the scope's future) is
+//! woken and, on its next poll, drops the body: destructors run, nothing after the current
+//! `.await` runs. Two things defer that:
+//!
+//! - **`NonCancellable` sections.** While one is running inside a frame, the frame's
+//!   `non_cancellable` count is above zero and the driver keeps polling the body normally. The
+//!   count is kept on every frame from the section outwards, so an enclosing cancelled frame
+//!   waits too. A frame's own failure is not deferred by a section *outside* it.
+//! - **`try_finally` frames.** Before dropping the body, the driver polls it once more (the
+//!   *delivery poll*) after waking every `try_finally` still in its body phase. Each of those sees
+//!   that its frame is cancelled, drops its body and starts its cleanup inside a
+//!   `NonCancellable` section; the driver then keeps polling until the cleanup ends.
+//!
+//! A frame is *cancelled* for the code inside it when its job is cancelling and no
+//! `NonCancellable` section is running in it.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use futures::task::AtomicWaker;
+
+use crate::context::CoroutineContext;
+use crate::error::{CoroutineError, lock};
+use crate::job::{Job, Slab};
+
+/// One running body: see the module docs.
+pub(crate) struct Frame {
+    context: CoroutineContext,
+    job: Job,
+    parent: Option<Arc<Frame>>,
+    non_cancellable: AtomicUsize,
+    finally_count: AtomicUsize,
+    finally: Mutex<Slab<Arc<AtomicWaker>>>,
+}
+
+impl Frame {
+    /// A frame for `context`, which must hold a job, nested in `parent` (the frame of the same
+    /// task it runs inside, if any).
+    pub(crate) fn new(context: CoroutineContext, parent: Option<Arc<Frame>>) -> Arc<Frame> {
+        let job = context.job().cloned().expect("a frame's context holds its job");
+        Arc::new(Frame {
+            context,
+            job,
+            parent,
+            non_cancellable: AtomicUsize::new(0),
+            finally_count: AtomicUsize::new(0),
+            finally: Mutex::new(Slab::default()),
+        })
+    }
+
+    pub(crate) fn context(&self) -> &CoroutineContext {
+        &self.context
+    }
+
+    pub(crate) fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The enclosing frame of the same task.
+    pub(crate) fn parent(&self) -> Option<&Arc<Frame>> {
+        self.parent.as_ref()
+    }
+
+    /// True if code in this frame must stop: the job is cancelling and no `NonCancellable`
+    /// section runs in the frame.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled() && self.non_cancellable.load(Ordering::Acquire) == 0
+    }
+
+    fn chain(self: &Arc<Frame>) -> impl Iterator<Item = &Arc<Frame>> {
+        std::iter::successors(Some(self), |f| f.parent.as_ref())
+    }
+
+    fn has_finally(&self) -> bool {
+        self.finally_count.load(Ordering::Acquire) > 0
+    }
+
+    fn wake_finally(&self) {
+        let slots: Vec<Arc<AtomicWaker>> = lock(&self.finally).iter().cloned().collect();
+        for slot in slots {
+            slot.wake();
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Frame>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `frame` as the current frame, restoring the previous one after (also when `f`
+/// panics).
+pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<Frame>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(frame.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// Reads the current frame. `f` must not poll, enter or drop frames.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Frame>>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_ref()))
+}
+
+/// The current frame, if code runs inside a coroutine.
+pub(crate) fn current_frame() -> Option<Arc<Frame>> {
+    with_current(|f| f.cloned())
+}
+
+/// A running `NonCancellable` section: counted on every frame from `from` outwards.
+pub(crate) struct NonCancellableGuard {
+    from: Option<Arc<Frame>>,
+}
+
+impl NonCancellableGuard {
+    pub(crate) fn enter(from: Option<Arc<Frame>>) -> Self {
+        if let Some(frame) = &from {
+            for f in frame.chain() {
+                f.non_cancellable.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        NonCancellableGuard { from }
+    }
+}
+
+impl Drop for NonCancellableGuard {
+    fn drop(&mut self) {
+        if let Some(frame) = &self.from {
+            for f in frame.chain() {
+                let before = f.non_cancellable.fetch_sub(1, Ordering::AcqRel);
+                if before == 1 && f.job.is_cancelled() {
+                    // The cancellation was waiting for this section: let the driver see it.
+                    f.job.inner.driver.wake();
+                }
+            }
+        }
+    }
+}
+
+/// A `try_finally` in its body phase, registered on every frame from the current one outwards
+/// so a delivery poll can wake it wherever it sits in the body's future tree.
+pub(crate) struct FinallyRegistration {
+    slot: Arc<AtomicWaker>,
+    keys: Vec<(Arc<Frame>, usize)>,
+}
+
+impl FinallyRegistration {
+    pub(crate) fn register(frame: &Arc<Frame>, waker: &Waker) -> Self {
+        let slot = Arc::new(AtomicWaker::new());
+        slot.register(waker);
+        let keys = frame
+            .chain()
+            .map(|f| {
+                let key = lock(&f.finally).insert(slot.clone());
+                f.finally_count.fetch_add(1, Ordering::AcqRel);
+                (f.clone(), key)
+            })
+            .collect();
+        FinallyRegistration { slot, keys }
+    }
+
+    pub(crate) fn update(&self, waker: &Waker) {
+        self.slot.register(waker);
+    }
+}
+
+impl Drop for FinallyRegistration {
+    fn drop(&mut self) {
+        for (frame, key) in self.keys.drain(..) {
+            let removed = lock(&frame.finally).remove(key);
+            drop(removed);
+            frame.finally_count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// How a driven body ended.
+pub(crate) enum Outcome<T> {
+    /// The body returned.
+    Done(T),
+    /// The body (or its destructor) panicked.
+    Panicked(CoroutineError),
+    /// The frame was cancelled and the body dropped.
+    Cancelled,
+}
+
+/// Polls `body` as the body of `frame`: delivers a cancellation (see the module docs), catches
+/// panics, and drops the body as soon as it ends. `shielded` skips the cancellation check for
+/// one poll (the first poll of an atomic or undispatched start).
+pub(crate) fn poll_body<F: Future>(
+    frame: &Arc<Frame>,
+    mut body: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+    shielded: &mut bool,
+) -> Poll<Outcome<F::Output>> {
+    frame.job.inner.driver.register(cx.waker());
+    let mut delivered = false;
+    loop {
+        let cancelled = !*shielded && frame.is_cancelled();
+        if cancelled && (delivered || !frame.has_finally()) {
+            return Poll::Ready(match drop_body(frame, body.as_mut()) {
+                Ok(()) => Outcome::Cancelled,
+                Err(panic) => Outcome::Panicked(panic),
+            });
+        }
+        if cancelled {
+            delivered = true;
+            frame.wake_finally();
+        }
+        let Some(fut) = body.as_mut().as_pin_mut() else {
+            return Poll::Ready(Outcome::Cancelled);
+        };
+        let polled = enter(frame, || catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+        *shielded = false;
+        match polled {
+            Ok(Poll::Ready(value)) => {
+                return Poll::Ready(match drop_body(frame, body.as_mut()) {
+                    Ok(()) => Outcome::Done(value),
+                    Err(panic) => Outcome::Panicked(panic),
+                });
+            }
+            Ok(Poll::Pending) if frame.is_cancelled() => continue,
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(payload) => {
+                let error = CoroutineError::from_panic(payload);
+                if let Err(second) = drop_body(frame, body.as_mut()) {
+                    error.add_suppressed(&second);
+                }
+                return Poll::Ready(Outcome::Panicked(error));
+            }
+        }
+    }
+}
+
+/// Drops the body in place, inside its frame, catching a panicking destructor.
+fn drop_body<F>(frame: &Arc<Frame>, mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
+    enter(frame, || catch_unwind(AssertUnwindSafe(|| body.set(None)))).map_err(CoroutineError::from_panic)
+}

@@ -1,0 +1,126 @@
+//! A vector with stable keys and O(1) removal whose vacant slots are reused, so a job that
+//! launches and completes a million children keeps a list the size of its *live* children.
+
+pub(crate) struct Slab<T> {
+    entries: Vec<Entry<T>>,
+    next_free: usize,
+    len: usize,
+}
+
+enum Entry<T> {
+    Occupied(T),
+    Vacant(usize),
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            entries: Vec::new(),
+            next_free: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    pub(crate) fn insert(&mut self, value: T) -> usize {
+        let key = self.next_free;
+        if key == self.entries.len() {
+            self.entries.push(Entry::Occupied(value));
+            self.next_free = key + 1;
+        } else {
+            match std::mem::replace(&mut self.entries[key], Entry::Occupied(value)) {
+                Entry::Vacant(next) => self.next_free = next,
+                Entry::Occupied(_) => unreachable!("the free list points at an occupied slot"),
+            }
+        }
+        self.len += 1;
+        key
+    }
+
+    pub(crate) fn remove(&mut self, key: usize) -> Option<T> {
+        let entry = self.entries.get_mut(key)?;
+        if matches!(entry, Entry::Vacant(_)) {
+            return None;
+        }
+        let Entry::Occupied(value) = std::mem::replace(entry, Entry::Vacant(self.next_free)) else {
+            unreachable!("checked above")
+        };
+        self.next_free = key;
+        self.len -= 1;
+        if self.len == 0 {
+            // Give the memory back once every entry is gone.
+            self.entries = Vec::new();
+            self.next_free = 0;
+        }
+        Some(value)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: usize) -> Option<&mut T> {
+        match self.entries.get_mut(key) {
+            Some(Entry::Occupied(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Occupied(v) => Some(v),
+            Entry::Vacant(_) => None,
+        })
+    }
+
+    /// Takes every value out, leaving the slab empty.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> {
+        self.len = 0;
+        self.next_free = 0;
+        std::mem::take(&mut self.entries)
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Occupied(v) => Some(v),
+                Entry::Vacant(_) => None,
+            })
+    }
+
+    /// The number of slots, live or vacant: what the slab holds in memory.
+    #[cfg(test)]
+    pub(crate) fn capacity_used(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slab;
+
+    #[test]
+    fn reuses_vacant_slots() {
+        let mut slab = Slab::default();
+        for i in 0..1000 {
+            let a = slab.insert(i);
+            let b = slab.insert(i + 1);
+            assert_eq!(slab.remove(a), Some(i));
+            assert_eq!(slab.remove(b), Some(i + 1));
+        }
+        assert!(slab.is_empty());
+        assert_eq!(slab.capacity_used(), 0);
+        let keep = slab.insert(1);
+        for i in 0..1000 {
+            let k = slab.insert(i);
+            slab.remove(k);
+        }
+        assert_eq!(slab.capacity_used(), 2);
+        assert_eq!(slab.len(), 1);
+        assert_eq!(slab.remove(keep), Some(1));
+        assert_eq!(slab.remove(keep), None);
+    }
+}

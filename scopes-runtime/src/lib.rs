@@ -1,0 +1,41 @@
+//! The runtime behind [`scopes`](https://docs.rs/scopes): Kotlin-style structured concurrency on
+//! tokio. Use it through the `scopes` crate, which re-exports everything here and adds the
+//! macros.
+//!
+//! Map of the modules, by concept:
+//!
+//! - `context`: [`CoroutineContext`], [`ContextElement`], `+`, [`CoroutineName`].
+//! - `job`: [`Job`], the job tree and its state machine (the design note is there).
+//! - `frame`: the running body, `current_*()`, and how a cancellation reaches a body.
+//! - `coroutine`: [`Coroutine`], [`Deferred`], [`CoroutineStart`], the task that runs a body.
+//! - `scope`: [`Scope`], [`ScopeHandle`], [`CoroutineScope`], [`current_scope`].
+//! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`].
+//! - `cancel`: [`NonCancellable`], [`try_finally`], [`is_active`], [`ensure_active`],
+//!   [`delay`], [`yield_now`].
+//! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
+//! - `error`: [`CoroutineError`] and [`CoroutineResult`].
+//! - `dispatcher`: [`Dispatcher`], [`Dispatchers`].
+//! - `debug`: [`CoroutineId`] and debug mode.
+
+mod builders;
+mod cancel;
+mod context;
+mod coroutine;
+mod debug;
+mod dispatcher;
+mod error;
+mod exception;
+mod frame;
+mod job;
+mod scope;
+
+pub use builders::{coroutine_scope, supervisor_scope, with_context, with_timeout, with_timeout_or_none};
+pub use cancel::{NonCancellable, TryFinally, delay, ensure_active, is_active, try_finally, yield_now};
+pub use context::{ContextElement, CoroutineContext, CoroutineName, IntoContext};
+pub use coroutine::{Await, Coroutine, CoroutineStart, Deferred};
+pub use debug::{CoroutineId, is_debug_mode, set_debug_mode};
+pub use dispatcher::{Dispatcher, Dispatchers};
+pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind};
+pub use exception::{CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler};
+pub use job::{CompletionHandle, Job, JobState, Join};
+pub use scope::{CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope};

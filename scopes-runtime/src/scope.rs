@@ -1,0 +1,238 @@
+//! Scopes: where coroutines live.
+//!
+//! A [`Scope`] owns a job tree: every coroutine launched in it is a child of its job, and
+//! dropping the `Scope` cancels them all (like an Android `viewModelScope` when the view model is
+//! cleared). A [`ScopeHandle`] is a cloneable, non-owning view of a scope to pass into services;
+//! inside a coroutine, [`current_scope()`] is the handle of the running coroutine, so what it
+//! launches are its own children.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::context::{CoroutineContext, IntoContext};
+use crate::coroutine::{Coroutine, CoroutineStart, Deferred, start_coroutine};
+use crate::dispatcher::{Dispatcher, Dispatchers};
+use crate::error::CoroutineResult;
+use crate::frame;
+use crate::job::{Job, Kind};
+
+/// Something with a coroutine context: a scope, a scope handle, or a struct of yours that owns a
+/// scope. The provided methods launch coroutines as children of the context's job.
+pub trait CoroutineScope {
+    /// The context coroutines launched here inherit. It holds the scope's job.
+    fn coroutine_context(&self) -> &CoroutineContext;
+
+    /// Launches a coroutine that runs `body` as a child of this scope's job. The body returns
+    /// `()` or `Result<(), E>`; an error is the coroutine's failure.
+    fn launch<F>(&self, body: F) -> Coroutine
+    where
+        F: Future + Send + 'static,
+        F::Output: CoroutineResult<Value = ()>,
+    {
+        self.launch_with(CoroutineContext::new(), CoroutineStart::Default, body)
+    }
+
+    /// Launches with extra context elements (a name, a handler, ...) and a start mode. A `Job`
+    /// in `context` becomes the coroutine's parent instead of the scope's job.
+    fn launch_with<F>(&self, context: impl IntoContext, start: CoroutineStart, body: F) -> Coroutine
+    where
+        F: Future + Send + 'static,
+        F::Output: CoroutineResult<Value = ()>,
+    {
+        let job = start_coroutine(
+            self.coroutine_context(),
+            context.into_context(),
+            start,
+            Kind::Launch,
+            body,
+            CoroutineResult::into_result,
+        );
+        Coroutine::new(job)
+    }
+
+    /// Starts a coroutine that computes a value; await the [`Deferred`] for it. A failure is
+    /// returned to the awaiters and also cancels a non-supervisor parent.
+    fn async_<F>(&self, body: F) -> Deferred<<F::Output as CoroutineResult>::Value>
+    where
+        F: Future + Send + 'static,
+        F::Output: CoroutineResult,
+        <F::Output as CoroutineResult>::Value: Send + 'static,
+    {
+        self.async_with(CoroutineContext::new(), CoroutineStart::Default, body)
+    }
+
+    /// [`async_`](Self::async_) with extra context elements and a start mode.
+    fn async_with<F>(
+        &self,
+        context: impl IntoContext,
+        start: CoroutineStart,
+        body: F,
+    ) -> Deferred<<F::Output as CoroutineResult>::Value>
+    where
+        F: Future + Send + 'static,
+        F::Output: CoroutineResult,
+        <F::Output as CoroutineResult>::Value: Send + 'static,
+    {
+        Deferred::spawn(self.coroutine_context(), context.into_context(), start, body)
+    }
+
+    /// The scope's job.
+    ///
+    /// # Panics
+    ///
+    /// If the context holds no job (every scope made by this crate has one).
+    fn job(&self) -> Job {
+        self.coroutine_context()
+            .job()
+            .cloned()
+            .expect("a CoroutineScope's context must hold a Job: build it with `Scope::new`")
+    }
+
+    /// Cancels the scope's job, and so every coroutine in it.
+    fn cancel(&self) {
+        if let Some(job) = self.coroutine_context().job() {
+            job.cancel();
+        }
+    }
+
+    /// True while the scope's job is active.
+    fn is_active(&self) -> bool {
+        self.coroutine_context().job().is_none_or(Job::is_active)
+    }
+
+    /// The live tree of the scope, one line per coroutine; see [`Job::dump`].
+    fn dump(&self) -> String {
+        self.coroutine_context().job().map(Job::dump).unwrap_or_default()
+    }
+}
+
+/// An owning scope: the root of a job tree. Dropping it cancels every coroutine in it.
+///
+/// ```
+/// use scopes_runtime::{CoroutineName, CoroutineScope, Job, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(Job::supervisor() + CoroutineName::new("service"));
+/// let child = scope.launch(async { println!("working") });
+/// child.join().await;
+/// drop(scope); // cancels whatever is still running
+/// # }
+/// ```
+pub struct Scope {
+    handle: ScopeHandle,
+}
+
+impl Scope {
+    /// A scope with `context`, plus a new `Job::new()` if it holds no job, plus the current tokio
+    /// runtime as its dispatcher if it names none. Use `()` for an empty context.
+    pub fn new(context: impl IntoContext) -> Scope {
+        let mut context = context.into_context();
+        if context.job().is_none() {
+            context = context.with_job(Job::new());
+        }
+        if !context.contains::<Dispatcher>() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                context = context.with(Dispatchers::from_handle(runtime));
+            }
+        }
+        Scope {
+            handle: ScopeHandle { context },
+        }
+    }
+
+    /// A cloneable, non-owning handle to this scope, to pass into services.
+    pub fn handle(&self) -> ScopeHandle {
+        self.handle.clone()
+    }
+
+    /// Completes the scope's job and waits until every coroutine in it has finished. Coroutines
+    /// may still be launched while it waits.
+    pub async fn complete_and_join(&self) {
+        let job = self.job();
+        job.complete();
+        job.join().await;
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.handle.cancel();
+    }
+}
+
+impl CoroutineScope for Scope {
+    fn coroutine_context(&self) -> &CoroutineContext {
+        &self.handle.context
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CoroutineScope(coroutineContext={:?})", self.handle.context)
+    }
+}
+
+impl IntoContext for () {
+    fn into_context(self) -> CoroutineContext {
+        CoroutineContext::new()
+    }
+}
+
+/// A cloneable, non-owning handle to a scope: launching through it adds children to the scope's
+/// job; dropping it cancels nothing.
+#[derive(Clone)]
+pub struct ScopeHandle {
+    context: CoroutineContext,
+}
+
+impl ScopeHandle {
+    pub(crate) fn new(context: CoroutineContext) -> Self {
+        ScopeHandle { context }
+    }
+}
+
+impl CoroutineScope for ScopeHandle {
+    fn coroutine_context(&self) -> &CoroutineContext {
+        &self.context
+    }
+}
+
+impl fmt::Debug for ScopeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ScopeHandle(coroutineContext={:?})", self.context)
+    }
+}
+
+/// The scope of the running coroutine (or scope block): what it launches are its children.
+///
+/// # Panics
+///
+/// Outside a coroutine. Use [`try_current_scope`] to ask.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, current_scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let parent = scope.launch(async {
+///     current_scope().launch(async { /* a child of `parent` */ });
+/// });
+/// parent.join().await; // waits for the child too
+/// # }
+/// ```
+pub fn current_scope() -> ScopeHandle {
+    try_current_scope().expect(
+        "`current_scope()` was called outside a coroutine: call it inside a body run by `launch`, \
+         `async_` or a scope builder, or pass a `ScopeHandle` in",
+    )
+}
+
+/// The scope of the running coroutine, or `None` outside a coroutine.
+pub fn try_current_scope() -> Option<ScopeHandle> {
+    frame::with_current(|f| f.map(|f| ScopeHandle::new(f.context().clone())))
+}
+
+/// The context of the running coroutine; the empty context outside a coroutine.
+pub fn current_context() -> CoroutineContext {
+    frame::with_current(|f| f.map(|f| f.context().clone())).unwrap_or_default()
+}

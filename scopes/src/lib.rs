@@ -1,0 +1,55 @@
+//! # scopes
+//!
+//! Kotlin's structured concurrency for tokio: coroutines live in scopes, scopes own job trees,
+//! failures travel up the tree and cancellation travels down it, and exception handlers catch
+//! what nobody awaited.
+//!
+//! ```
+//! use scopes::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let scope = Scope::new(Job::supervisor() + CoroutineName::new("app"));
+//! let total = scope.async_(async {
+//!     let parts = coroutine_scope(|s| async move {
+//!         let a = s.async_(async { 20 });
+//!         let b = s.async_(async { 22 });
+//!         Ok::<_, CoroutineError>(a.await? + b.await?)
+//!     });
+//!     parts.await
+//! });
+//! assert_eq!(total.await.unwrap().unwrap(), 42);
+//! # }
+//! ```
+//!
+//! The rules, one per line:
+//!
+//! - **A parent is not complete until every child is.** `join` on a coroutine waits for its
+//!   whole subtree; a `coroutine_scope` returns when everything launched in it has finished.
+//! - **A child's failure cancels its parent** (and so its siblings) and travels up to the root;
+//!   **a cancellation does not travel up**. Cancelling a parent cancels every descendant.
+//! - **The first failure wins**; later ones are kept on it as
+//!   [`suppressed`](CoroutineError::suppressed), never dropped.
+//! - **Supervisors isolate**: under [`Job::supervisor()`] or [`supervisor_scope`], a child's
+//!   failure cancels no one else and goes to the [`CoroutineExceptionHandler`] in the child's
+//!   own context.
+//! - **Nothing is lost**: a failure that reaches a root `launch` goes to its handler, or the
+//!   global one (a line on stderr); `async_` keeps its failure for the awaiter, and reports it
+//!   if every `Deferred` is dropped unobserved.
+//! - **Timeouts are values**: [`with_timeout`] returns a timed-out error; with `?` it is a
+//!   failure like any other.
+//! - **Every `.await` is a cancellation point**; the body is dropped there, so destructors run.
+//!   Async cleanup goes in [`try_finally`] or `with_context(NonCancellable, ..)`.
+//!
+//! See the README for the Kotlin → scopes table.
+
+pub use scopes_runtime::*;
+
+/// The names most programs use: `use scopes::prelude::*;`.
+pub mod prelude {
+    pub use scopes_runtime::{
+        Coroutine, CoroutineContext, CoroutineError, CoroutineExceptionHandler, CoroutineName, CoroutineScope,
+        CoroutineStart, Deferred, Job, NonCancellable, Scope, ScopeHandle, coroutine_scope, current_context,
+        current_scope, delay, ensure_active, is_active, supervisor_scope, try_finally, with_context, with_timeout,
+        with_timeout_or_none, yield_now,
+    };
+}

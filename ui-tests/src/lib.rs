@@ -1,0 +1,1 @@
+//! Compile-fail cases live in `ui/`; the driver is `tests/ui.rs`.
