@@ -424,8 +424,7 @@ impl Job {
     /// Cancels this job with a reason, which becomes the cause of the cancellation error.
     pub fn cancel_with(&self, reason: impl Into<BoxError>) {
         let cause = CoroutineError::failed(reason);
-        let message = format!("Job was cancelled: {cause}");
-        self.cancel_with_error(CoroutineError::cancelled(message, Some(cause)));
+        self.cancel_with_error(CoroutineError::cancelled("Job was cancelled", Some(cause)));
     }
 
     /// Cancels with `cause`: a cancellation, or a failure (which then travels up).
