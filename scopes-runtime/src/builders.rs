@@ -21,7 +21,7 @@ use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::BodyDone;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
-use crate::job::{Job, Kind};
+use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
 
 /// The value of a scope block's result.
@@ -45,29 +45,25 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// assert_eq!(total.unwrap(), 42);
 /// # }
 /// ```
-pub async fn coroutine_scope<F, Fut>(block: F) -> Result<ValueOf<Fut>, CoroutineError>
+pub fn coroutine_scope<F, Fut>(block: F) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    let frame = scoped_frame(Kind::Scope, CoroutineContext::new(), false);
-    let body = block(ScopeHandle::new(frame.context().clone()));
-    run_scoped(frame, body, None).await.0
+    Scoped::new(Kind::Scope, CoroutineContext::new(), None, block)
 }
 
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
 /// children: the failed child reports to the exception handler in its own context. A failure of
 /// the block itself still cancels the scope and is returned. Kotlin's `supervisorScope { }`.
-pub async fn supervisor_scope<F, Fut>(block: F) -> Result<ValueOf<Fut>, CoroutineError>
+pub fn supervisor_scope<F, Fut>(block: F) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    let frame = scoped_frame(Kind::SupervisorScope, CoroutineContext::new(), false);
-    let body = block(ScopeHandle::new(frame.context().clone()));
-    run_scoped(frame, body, None).await.0
+    Scoped::new(Kind::SupervisorScope, CoroutineContext::new(), None, block)
 }
 
 /// Runs `body` with `context` added to the current context, as a scoped coroutine, and returns
@@ -88,17 +84,12 @@ where
 /// assert_eq!(name.unwrap(), "io");
 /// # }
 /// ```
-pub async fn with_context<Fut>(context: impl IntoContext, body: Fut) -> Result<ValueOf<Fut>, CoroutineError>
+pub fn with_context<Fut>(context: impl IntoContext, body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    let context = context.into_context();
-    let non_cancellable = context.contains::<NonCancellable>();
-    let frame = scoped_frame(Kind::Scope, context, non_cancellable);
-    // Counted from the caller's frame outwards: the caller is not dropped while the body runs.
-    let _section = non_cancellable.then(|| NonCancellableGuard::enter(frame.parent().cloned()));
-    run_scoped(frame, body, None).await.0
+    Scoped::new(Kind::Scope, context.into_context(), None, move |_| body)
 }
 
 /// Runs `body` as a scoped coroutine with a time limit. On timeout the body and its children
@@ -115,16 +106,12 @@ where
 /// assert!(slow.unwrap_err().is_timeout());
 /// # }
 /// ```
-pub async fn with_timeout<Fut>(duration: Duration, body: Fut) -> Result<ValueOf<Fut>, CoroutineError>
+pub fn with_timeout<Fut>(duration: Duration, body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    if duration.is_zero() {
-        return Err(CoroutineError::timed_out(duration));
-    }
-    let frame = scoped_frame(Kind::Scope, CoroutineContext::new(), false);
-    run_scoped(frame, body, Some(duration)).await.0
+    Scoped::new(Kind::Scope, CoroutineContext::new(), Some(duration), move |_| body)
 }
 
 /// Like [`with_timeout`], but a timeout of *this* call gives `Ok(None)`. Other errors,
@@ -134,98 +121,140 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    if duration.is_zero() {
-        return Ok(None);
-    }
-    let frame = scoped_frame(Kind::Scope, CoroutineContext::new(), false);
-    match run_scoped(frame, body, Some(duration)).await {
+    let mut scoped = std::pin::pin!(Scoped::new(Kind::Scope, CoroutineContext::new(), Some(duration), move |_| body));
+    let result = scoped.as_mut().await;
+    match (result, scoped.timed_out()) {
         (Ok(value), _) => Ok(Some(value)),
-        (Err(error), Some(own)) if error.ptr_eq(&own) => Ok(None),
+        (Err(error), Some(own)) if error.ptr_eq(own) => Ok(None),
         (Err(error), _) => Err(error),
     }
 }
 
+/// What a scoped coroutine needs to begin, taken at its first poll.
+struct Begin<F> {
+    kind: Kind,
+    extra: CoroutineContext,
+    block: F,
+}
+
+pin_project! {
+    /// A scoped coroutine: created at its first poll in the current frame, it drives its body,
+    /// fires its timer, then waits for its children and returns the outcome. One future, so a
+    /// nested scope costs few stack frames.
+    struct Scoped<F, Fut: Future> where Fut::Output: CoroutineResult {
+        begin: Option<Begin<F>>,
+        #[pin]
+        body: Option<Fut>,
+        frame: Option<Arc<Frame>>,
+        timeout: Option<Duration>,
+        #[pin]
+        timer: Option<Sleep>,
+        timed_out: Option<CoroutineError>,
+        shielded: bool,
+        // Marks the body done if the caller drops this future (it was cancelled).
+        done: Option<BodyDone>,
+        // Counted from the caller's frame outwards for a `NonCancellable` context.
+        section: Option<NonCancellableGuard>,
+        value: Option<ValueOf<Fut>>,
+        join: Option<Join>,
+    }
+}
+
+impl<F, Fut> Scoped<F, Fut>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult,
+{
+    fn new(kind: Kind, extra: CoroutineContext, timeout: Option<Duration>, block: F) -> Self {
+        Scoped {
+            begin: Some(Begin { kind, extra, block }),
+            body: None,
+            frame: None,
+            timeout,
+            timer: None,
+            timed_out: None,
+            shielded: false,
+            done: None,
+            section: None,
+            value: None,
+            join: None,
+        }
+    }
+
+    /// The timeout this call made, once it fired.
+    fn timed_out(self: Pin<&mut Self>) -> Option<&CoroutineError> {
+        self.project().timed_out.as_ref()
+    }
+}
+
+impl<F, Fut> Future for Scoped<F, Fut>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult,
+{
+    type Output = Result<ValueOf<Fut>, CoroutineError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(Begin { kind, extra, block }) = this.begin.take() {
+            if let Some(duration) = this.timeout.filter(|d| d.is_zero()) {
+                return Poll::Ready(Err(this.timed_out.insert(CoroutineError::timed_out(duration)).clone()));
+            }
+            let frame = scoped_frame(kind, extra);
+            *this.done = Some(BodyDone::new(frame.job().clone()));
+            if frame.context().contains::<NonCancellable>() {
+                *this.section = Some(NonCancellableGuard::enter(frame.parent().cloned()));
+            }
+            this.body.set(Some(block(ScopeHandle::new(frame.context().clone()))));
+            this.timer.set(this.timeout.map(tokio::time::sleep));
+            *this.frame = Some(frame);
+        }
+        let frame = this.frame.as_ref().expect("a scoped coroutine has its frame after its first poll");
+        if this.join.is_none() {
+            let fired = this.timer.as_mut().as_pin_mut().is_some_and(|timer| timer.poll(cx).is_ready());
+            if let (true, Some(duration)) = (fired, *this.timeout) {
+                this.timer.set(None);
+                let error = this.timed_out.insert(CoroutineError::timed_out(duration)).clone();
+                let message = format!("timed out waiting for {duration:?}");
+                frame.job().cancel_with_error(CoroutineError::cancelled(message, Some(error)));
+            }
+            let result = match ready!(frame::poll_body(frame, this.body.as_mut(), cx, this.shielded)) {
+                Outcome::Done(output) => output.into_result().map(|value| *this.value = Some(value)),
+                Outcome::Panicked(error) => Err(error),
+                Outcome::Cancelled => Ok(()),
+            };
+            this.timer.set(None);
+            if let Some(mut done) = this.done.take() {
+                done.finish(result);
+            }
+            *this.join = Some(frame.job().join());
+        }
+        let join = this.join.as_mut().expect("set above");
+        ready!(Pin::new(join).poll(cx));
+        *this.section = None;
+        Poll::Ready(match frame.job().final_error() {
+            Some(error) => match &this.timed_out {
+                Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
+                _ => Err(error),
+            },
+            None => this
+                .value
+                .take()
+                .ok_or_else(|| CoroutineError::cancelled("the scope completed without its block's value", None)),
+        })
+    }
+}
+
 /// A frame for a scoped coroutine of `kind` in the current context plus `extra`, nested in the
-/// current frame. `detached` makes its job a root (for `NonCancellable`).
-fn scoped_frame(kind: Kind, extra: CoroutineContext, detached: bool) -> Arc<Frame> {
+/// current frame. With `NonCancellable` in `extra` its job is a root: the caller's cancellation
+/// does not reach it.
+fn scoped_frame(kind: Kind, extra: CoroutineContext) -> Arc<Frame> {
+    let detached = extra.contains::<NonCancellable>();
     let outer = frame::current_frame();
     let context = outer.as_ref().map(|f| f.context().clone()).unwrap_or_default() + extra;
     let parent = if detached { None } else { context.job().cloned() };
     let job = Job::create(kind, context.minus::<Job>(), parent.as_ref(), false);
     Frame::new(context.with_job(job), outer)
-}
-
-/// Drives a scoped coroutine's body, then waits for its children. Returns the result and, if
-/// this call's timer fired, the timed-out error it made.
-async fn run_scoped<Fut>(
-    frame: Arc<Frame>,
-    body: Fut,
-    timeout: Option<Duration>,
-) -> (Result<ValueOf<Fut>, CoroutineError>, Option<CoroutineError>)
-where
-    Fut: Future,
-    Fut::Output: CoroutineResult,
-{
-    let job = frame.job().clone();
-    // If the caller drops this future (it was cancelled), the body is done all the same.
-    let mut done = BodyDone::new(job.clone());
-    let (outcome, timed_out) = DriveScoped {
-        body: Some(body),
-        frame,
-        timeout,
-        timer: timeout.map(tokio::time::sleep),
-        shielded: false,
-        timed_out: None,
-    }
-    .await;
-    let (value, result) = match outcome {
-        Outcome::Done(output) => match output.into_result() {
-            Ok(value) => (Some(value), Ok(())),
-            Err(error) => (None, Err(error)),
-        },
-        Outcome::Panicked(error) => (None, Err(error)),
-        Outcome::Cancelled => (None, Ok(())),
-    };
-    done.finish(result);
-    job.join().await;
-    let result = match job.final_error() {
-        Some(error) => match &timed_out {
-            Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
-            _ => Err(error),
-        },
-        None => value.ok_or_else(|| CoroutineError::cancelled("the scope completed without its block's value", None)),
-    };
-    (result, timed_out)
-}
-
-pin_project! {
-    /// Polls a scoped body in its frame, and fires its timer.
-    struct DriveScoped<F> {
-        #[pin]
-        body: Option<F>,
-        frame: Arc<Frame>,
-        timeout: Option<Duration>,
-        #[pin]
-        timer: Option<Sleep>,
-        shielded: bool,
-        timed_out: Option<CoroutineError>,
-    }
-}
-
-impl<F: Future> Future for DriveScoped<F> {
-    type Output = (Outcome<F::Output>, Option<CoroutineError>);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let fired = this.timer.as_mut().as_pin_mut().is_some_and(|timer| timer.poll(cx).is_ready());
-        if let (true, Some(duration)) = (fired, *this.timeout) {
-            this.timer.set(None);
-            let error = CoroutineError::timed_out(duration);
-            let message = format!("timed out waiting for {duration:?}");
-            this.frame.job().cancel_with_error(CoroutineError::cancelled(message, Some(error.clone())));
-            *this.timed_out = Some(error);
-        }
-        let outcome = ready!(frame::poll_body(this.frame, this.body, cx, this.shielded));
-        Poll::Ready((outcome, this.timed_out.take()))
-    }
 }

@@ -7,17 +7,25 @@
 //! ```
 //! use scopes::prelude::*;
 //!
+//! async fn fetch(page: u32) -> Result<usize, std::io::Error> {
+//!     Ok(page as usize * 100)
+//! }
+//!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let scope = Scope::new(Job::supervisor() + CoroutineName::new("app"));
 //! let total = scope.async_(async {
-//!     let parts = coroutine_scope(|s| async move {
-//!         let a = s.async_(async { 20 });
-//!         let b = s.async_(async { 22 });
-//!         Ok::<_, CoroutineError>(a.await? + b.await?)
-//!     });
-//!     parts.await
+//!     // Fan out; the first failure cancels the other fetches and is returned.
+//!     coroutine_scope(|s| async move {
+//!         let pages: Vec<_> = (1..=3).map(|p| s.async_(fetch(p))).collect();
+//!         let mut total = 0;
+//!         for page in pages {
+//!             total += page.await?;
+//!         }
+//!         Ok::<_, CoroutineError>(total)
+//!     })
+//!     .await
 //! });
-//! assert_eq!(total.await.unwrap().unwrap(), 42);
+//! assert_eq!(total.await.unwrap(), 600);
 //! # }
 //! ```
 //!
