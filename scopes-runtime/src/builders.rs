@@ -37,8 +37,8 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let total = coroutine_scope(|scope| async move {
-///     let a = scope.async_(async { 20 });
-///     let b = scope.async_(async { 22 });
+///     let a = scope.async_(async { 20u32 });
+///     let b = scope.async_(async { 22u32 });
 ///     Ok::<_, scopes_runtime::CoroutineError>(a.await? + b.await?)
 /// })
 /// .await;
