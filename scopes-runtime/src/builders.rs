@@ -45,7 +45,9 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// assert_eq!(total.unwrap(), 42);
 /// # }
 /// ```
-pub fn coroutine_scope<F, Fut>(block: F) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn coroutine_scope<F, Fut>(
+    block: F,
+) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
@@ -57,7 +59,9 @@ where
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
 /// children: the failed child reports to the exception handler in its own context. A failure of
 /// the block itself still cancels the scope and is returned. Kotlin's `supervisorScope { }`.
-pub fn supervisor_scope<F, Fut>(block: F) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn supervisor_scope<F, Fut>(
+    block: F,
+) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
@@ -84,7 +88,10 @@ where
 /// assert_eq!(name.unwrap(), "io");
 /// # }
 /// ```
-pub fn with_context<Fut>(context: impl IntoContext, body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn with_context<Fut>(
+    context: impl IntoContext,
+    body: Fut,
+) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     Fut: Future,
     Fut::Output: CoroutineResult,
@@ -106,22 +113,38 @@ where
 /// assert!(slow.unwrap_err().is_timeout());
 /// # }
 /// ```
-pub fn with_timeout<Fut>(duration: Duration, body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn with_timeout<Fut>(
+    duration: Duration,
+    body: Fut,
+) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    Scoped::new(Kind::Scope, CoroutineContext::new(), Some(duration), move |_| body)
+    Scoped::new(
+        Kind::Scope,
+        CoroutineContext::new(),
+        Some(duration),
+        move |_| body,
+    )
 }
 
 /// Like [`with_timeout`], but a timeout of *this* call gives `Ok(None)`. Other errors,
 /// including the timeout of a nested `with_timeout`, are returned as they are.
-pub async fn with_timeout_or_none<Fut>(duration: Duration, body: Fut) -> Result<Option<ValueOf<Fut>>, CoroutineError>
+pub async fn with_timeout_or_none<Fut>(
+    duration: Duration,
+    body: Fut,
+) -> Result<Option<ValueOf<Fut>>, CoroutineError>
 where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    let mut scoped = std::pin::pin!(Scoped::new(Kind::Scope, CoroutineContext::new(), Some(duration), move |_| body));
+    let mut scoped = std::pin::pin!(Scoped::new(
+        Kind::Scope,
+        CoroutineContext::new(),
+        Some(duration),
+        move |_| body
+    ));
     let result = scoped.as_mut().await;
     match (result, scoped.timed_out()) {
         (Ok(value), _) => Ok(Some(value)),
@@ -200,28 +223,51 @@ where
         let mut this = self.project();
         if let Some(Begin { kind, extra, block }) = this.begin.take() {
             if let Some(duration) = this.timeout.filter(|d| d.is_zero()) {
-                return Poll::Ready(Err(this.timed_out.insert(CoroutineError::timed_out(duration)).clone()));
+                return Poll::Ready(Err(this
+                    .timed_out
+                    .insert(CoroutineError::timed_out(duration))
+                    .clone()));
             }
             let frame = scoped_frame(kind, extra);
             *this.done = Some(BodyDone::new(frame.job().clone()));
             if frame.context().contains::<NonCancellable>() {
                 *this.section = Some(NonCancellableGuard::enter(frame.parent().cloned()));
             }
-            this.body.set(Some(block(ScopeHandle::new(frame.context().clone()))));
+            this.body
+                .set(Some(block(ScopeHandle::new(frame.context().clone()))));
             this.timer.set(this.timeout.map(tokio::time::sleep));
             *this.frame = Some(frame);
         }
-        let frame = this.frame.as_ref().expect("a scoped coroutine has its frame after its first poll");
+        let frame = this
+            .frame
+            .as_ref()
+            .expect("a scoped coroutine has its frame after its first poll");
         if this.join.is_none() {
-            let fired = this.timer.as_mut().as_pin_mut().is_some_and(|timer| timer.poll(cx).is_ready());
+            let fired = this
+                .timer
+                .as_mut()
+                .as_pin_mut()
+                .is_some_and(|timer| timer.poll(cx).is_ready());
             if let (true, Some(duration)) = (fired, *this.timeout) {
                 this.timer.set(None);
-                let error = this.timed_out.insert(CoroutineError::timed_out(duration)).clone();
+                let error = this
+                    .timed_out
+                    .insert(CoroutineError::timed_out(duration))
+                    .clone();
                 let message = format!("timed out waiting for {duration:?}");
-                frame.job().cancel_with_error(CoroutineError::cancelled(message, Some(error)));
+                frame
+                    .job()
+                    .cancel_with_error(CoroutineError::cancelled(message, Some(error)));
             }
-            let result = match ready!(frame::poll_body(frame, this.body.as_mut(), cx, this.shielded)) {
-                Outcome::Done(output) => output.into_result().map(|value| *this.value = Some(value)),
+            let result = match ready!(frame::poll_body(
+                frame,
+                this.body.as_mut(),
+                cx,
+                this.shielded
+            )) {
+                Outcome::Done(output) => {
+                    output.into_result().map(|value| *this.value = Some(value))
+                }
                 Outcome::Panicked(error) => Err(error),
                 Outcome::Cancelled => Ok(()),
             };
@@ -239,10 +285,9 @@ where
                 Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
                 _ => Err(error),
             },
-            None => this
-                .value
-                .take()
-                .ok_or_else(|| CoroutineError::cancelled("the scope completed without its block's value", None)),
+            None => this.value.take().ok_or_else(|| {
+                CoroutineError::cancelled("the scope completed without its block's value", None)
+            }),
         })
     }
 }
@@ -253,8 +298,16 @@ where
 fn scoped_frame(kind: Kind, extra: CoroutineContext) -> Arc<Frame> {
     let detached = extra.contains::<NonCancellable>();
     let outer = frame::current_frame();
-    let context = outer.as_ref().map(|f| f.context().clone()).unwrap_or_default() + extra;
-    let parent = if detached { None } else { context.job().cloned() };
+    let context = outer
+        .as_ref()
+        .map(|f| f.context().clone())
+        .unwrap_or_default()
+        + extra;
+    let parent = if detached {
+        None
+    } else {
+        context.job().cloned()
+    };
     let job = Job::create(kind, context.minus::<Job>(), parent.as_ref(), false);
     Frame::new(context.with_job(job), outer)
 }

@@ -149,7 +149,10 @@ where
                 if let Some(current) = &current {
                     match this.registration {
                         Some(registration) => registration.update(cx.waker()),
-                        None => *this.registration = Some(FinallyRegistration::register(current, cx.waker())),
+                        None => {
+                            *this.registration =
+                                Some(FinallyRegistration::register(current, cx.waker()))
+                        }
                     }
                 }
                 match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {

@@ -96,7 +96,10 @@ impl CoroutineContext {
     /// The element of type `E`, if the context holds one.
     pub fn get<E: ContextElement>(&self) -> Option<&E> {
         if TypeId::of::<E>() == TypeId::of::<Job>() {
-            return self.job.as_ref().and_then(|job| (job as &dyn Any).downcast_ref::<E>());
+            return self
+                .job
+                .as_ref()
+                .and_then(|job| (job as &dyn Any).downcast_ref::<E>());
         }
         self.elements()
             .iter()
@@ -175,7 +178,10 @@ impl CoroutineContext {
         let plain = self.elements().iter().filter(move |e| !is_dispatcher(e));
         let dispatcher = self.elements().iter().filter(is_dispatcher);
         let job = self.job.iter().map(|j| j as &dyn ContextElement);
-        plain.map(|e| &**e).chain(job).chain(dispatcher.map(|e| &**e))
+        plain
+            .map(|e| &**e)
+            .chain(job)
+            .chain(dispatcher.map(|e| &**e))
     }
 
     /// The number of elements.

@@ -125,7 +125,12 @@ where
         context = context.with(CoroutineId::next());
     }
     let parent = context.job().cloned();
-    let job = Job::create(kind, context.minus::<Job>(), parent.as_ref(), start == CoroutineStart::Lazy);
+    let job = Job::create(
+        kind,
+        context.minus::<Job>(),
+        parent.as_ref(),
+        start == CoroutineStart::Lazy,
+    );
     let context = context.with_job(job.clone());
     let task = CoroutineTask {
         body: Some(body),
@@ -134,7 +139,8 @@ where
         sink: Some(sink),
         done: BodyDone::new(job.clone()),
     };
-    let never_runs = job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);
+    let never_runs =
+        job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);
     if never_runs {
         // Born into a cancelled or final parent: dropping the task ends the job.
         drop(task);
@@ -144,7 +150,8 @@ where
         CoroutineStart::Default | CoroutineStart::Atomic => dispatcher::spawn(&context, task),
         CoroutineStart::Lazy => {
             let start_context = context.clone();
-            let refused = job.set_lazy_start(Box::new(move || dispatcher::spawn(&start_context, task)));
+            let refused =
+                job.set_lazy_start(Box::new(move || dispatcher::spawn(&start_context, task)));
             // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
             drop(refused);
         }
@@ -153,7 +160,9 @@ where
             // The first poll runs here; the task's own first poll re-registers its waker, so
             // a no-op waker is enough for this one.
             let mut cx = Context::from_waker(Waker::noop());
-            let runtime = tokio::runtime::Handle::try_current().is_err().then(|| dispatcher::handle_for(&context));
+            let runtime = tokio::runtime::Handle::try_current()
+                .is_err()
+                .then(|| dispatcher::handle_for(&context));
             let _enter = runtime.as_ref().map(|h| h.enter());
             if task.as_mut().poll(&mut cx).is_pending() {
                 dispatcher::spawn(&context, task);
@@ -301,7 +310,12 @@ pub struct Deferred<T> {
 
 impl<T: Send + 'static> Deferred<T> {
     /// Starts an `async_` coroutine whose body is `body`.
-    pub(crate) fn spawn<F>(scope_context: &CoroutineContext, extra: CoroutineContext, start: CoroutineStart, body: F) -> Self
+    pub(crate) fn spawn<F>(
+        scope_context: &CoroutineContext,
+        extra: CoroutineContext,
+        start: CoroutineStart,
+        body: F,
+    ) -> Self
     where
         F: Future + Send + 'static,
         F::Output: crate::CoroutineResult<Value = T>,
@@ -382,12 +396,16 @@ impl<T> Deferred<T> {
         if let Some(error) = self.job.final_error() {
             return Err(error);
         }
-        take(&mut slot).ok_or_else(|| CoroutineError::cancelled("the Deferred's value was taken already", None))
+        take(&mut slot).ok_or_else(|| {
+            CoroutineError::cancelled("the Deferred's value was taken already", None)
+        })
     }
 
     fn take_value(slot: &mut Slot<T>) -> Option<T> {
         if slot.handles > 1 {
-            let clone = slot.clone.expect("a Deferred with several handles was cloned, which records how to clone");
+            let clone = slot
+                .clone
+                .expect("a Deferred with several handles was cloned, which records how to clone");
             slot.value.as_ref().map(clone)
         } else {
             slot.value.take()
@@ -464,6 +482,8 @@ impl<T> Future for Await<T> {
 
 impl<T> fmt::Debug for Await<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Await").field("deferred", &self.deferred).finish()
+        f.debug_struct("Await")
+            .field("deferred", &self.deferred)
+            .finish()
     }
 }

@@ -28,10 +28,16 @@ pub fn is_debug_mode() -> bool {
         ON => true,
         OFF => false,
         _ => {
-            let on = std::env::var("SCOPES_DEBUG")
-                .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true"));
+            let on = std::env::var("SCOPES_DEBUG").is_ok_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true")
+            });
             // Another thread may have decided first; its decision stands.
-            let _ = MODE.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Ordering::Relaxed, Ordering::Relaxed);
+            let _ = MODE.compare_exchange(
+                UNKNOWN,
+                if on { ON } else { OFF },
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
             MODE.load(Ordering::Relaxed) == ON
         }
     }

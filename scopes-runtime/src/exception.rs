@@ -67,7 +67,9 @@ static GLOBAL: RwLock<Option<Arc<HandlerFn>>> = RwLock::new(None);
 /// context has no [`CoroutineExceptionHandler`], and what receives the panic of a handler.
 ///
 /// It is process-wide; libraries should not set it. The default writes one line to stderr.
-pub fn set_global_exception_handler(f: impl Fn(&CoroutineContext, &CoroutineError) + Send + Sync + 'static) {
+pub fn set_global_exception_handler(
+    f: impl Fn(&CoroutineContext, &CoroutineError) + Send + Sync + 'static,
+) {
     *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(f));
 }
 
@@ -84,7 +86,12 @@ pub(crate) fn handle_coroutine_exception(context: &CoroutineContext, error: &Cor
     };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.handle(context, error))) {
         let panic = CoroutineError::from_panic(payload);
-        report_handler_failure(context, "the exception handler panicked", &panic, Some(error));
+        report_handler_failure(
+            context,
+            "the exception handler panicked",
+            &panic,
+            Some(error),
+        );
     }
 }
 
@@ -111,7 +118,9 @@ pub(crate) fn report_global(context: &CoroutineContext, error: &CoroutineError) 
         Some(f) => {
             if catch_unwind(AssertUnwindSafe(|| f(context, error))).is_err() {
                 default_report(context, error);
-                eprintln!("scopes: the global exception handler panicked while handling the failure above");
+                eprintln!(
+                    "scopes: the global exception handler panicked while handling the failure above"
+                );
             }
         }
         None => default_report(context, error),

@@ -55,7 +55,10 @@ impl Frame {
     /// A frame for `context`, which must hold a job, nested in `parent` (the frame of the same
     /// task it runs inside, if any).
     pub(crate) fn new(context: CoroutineContext, parent: Option<Arc<Frame>>) -> Arc<Frame> {
-        let job = context.job().cloned().expect("a frame's context holds its job");
+        let job = context
+            .job()
+            .cloned()
+            .expect("a frame's context holds its job");
         Arc::new(Frame {
             context,
             job,
@@ -257,5 +260,6 @@ pub(crate) fn poll_body<F: Future>(
 
 /// Drops the body in place, inside its frame, catching a panicking destructor.
 fn drop_body<F>(frame: &Arc<Frame>, mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
-    enter(frame, || catch_unwind(AssertUnwindSafe(|| body.set(None)))).map_err(CoroutineError::from_panic)
+    enter(frame, || catch_unwind(AssertUnwindSafe(|| body.set(None))))
+        .map_err(CoroutineError::from_panic)
 }

@@ -29,13 +29,21 @@ mod frame;
 mod job;
 mod scope;
 
-pub use builders::{coroutine_scope, supervisor_scope, with_context, with_timeout, with_timeout_or_none};
-pub use cancel::{NonCancellable, TryFinally, delay, ensure_active, is_active, try_finally, yield_now};
+pub use builders::{
+    coroutine_scope, supervisor_scope, with_context, with_timeout, with_timeout_or_none,
+};
+pub use cancel::{
+    NonCancellable, TryFinally, delay, ensure_active, is_active, try_finally, yield_now,
+};
 pub use context::{ContextElement, CoroutineContext, CoroutineName, IntoContext};
 pub use coroutine::{Await, Coroutine, CoroutineStart, Deferred};
 pub use debug::{CoroutineId, is_debug_mode, set_debug_mode};
 pub use dispatcher::{Dispatcher, Dispatchers};
 pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind};
-pub use exception::{CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler};
+pub use exception::{
+    CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
+};
 pub use job::{CompletionHandle, Job, JobState, Join};
-pub use scope::{CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope};
+pub use scope::{
+    CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
+};

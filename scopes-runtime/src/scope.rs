@@ -73,7 +73,12 @@ pub trait CoroutineScope {
         F::Output: CoroutineResult,
         <F::Output as CoroutineResult>::Value: Send + 'static,
     {
-        Deferred::spawn(self.coroutine_context(), context.into_context(), start, body)
+        Deferred::spawn(
+            self.coroutine_context(),
+            context.into_context(),
+            start,
+            body,
+        )
     }
 
     /// The scope's job.
@@ -102,7 +107,10 @@ pub trait CoroutineScope {
 
     /// The live tree of the scope, one line per coroutine; see [`Job::dump`].
     fn dump(&self) -> String {
-        self.coroutine_context().job().map(Job::dump).unwrap_or_default()
+        self.coroutine_context()
+            .job()
+            .map(Job::dump)
+            .unwrap_or_default()
     }
 }
 
@@ -168,7 +176,11 @@ impl CoroutineScope for Scope {
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CoroutineScope(coroutineContext={:?})", self.handle.context)
+        write!(
+            f,
+            "CoroutineScope(coroutineContext={:?})",
+            self.handle.context
+        )
     }
 }
 

@@ -55,9 +55,14 @@ pub use scopes_runtime::*;
 /// The names most programs use: `use scopes::prelude::*;`.
 pub mod prelude {
     pub use scopes_runtime::{
-        Coroutine, CoroutineContext, CoroutineError, CoroutineExceptionHandler, CoroutineName, CoroutineScope,
-        CoroutineStart, Deferred, Job, NonCancellable, Scope, ScopeHandle, coroutine_scope, current_context,
-        current_scope, delay, ensure_active, is_active, supervisor_scope, try_finally, with_context, with_timeout,
-        with_timeout_or_none, yield_now,
+        Coroutine, CoroutineContext, CoroutineError, CoroutineExceptionHandler, CoroutineName,
+        CoroutineScope, CoroutineStart, Deferred, Job, NonCancellable, Scope, ScopeHandle,
+        coroutine_scope, current_context, current_scope, delay, ensure_active, is_active,
+        supervisor_scope, try_finally, with_context, with_timeout, with_timeout_or_none, yield_now,
     };
 }
+
+/// The README's example, compiled and run as a doc test so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

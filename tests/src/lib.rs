@@ -101,7 +101,10 @@ impl Recorder {
 
     /// The error messages received so far.
     pub fn messages(&self) -> Vec<String> {
-        self.received().iter().map(|r| r.error.to_string()).collect()
+        self.received()
+            .iter()
+            .map(|r| r.error.to_string())
+            .collect()
     }
 
     /// Waits until at least `n` failures arrived (at most 10 s of real time, then panics).
@@ -113,7 +116,10 @@ impl Recorder {
             if received.len() >= n {
                 return received;
             }
-            assert!(std::time::Instant::now() < deadline, "waited for {n} failures, got {received:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited for {n} failures, got {received:?}"
+            );
             // Re-check at least every 10 ms of the *test's* clock; paused clocks auto-advance.
             let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
         }

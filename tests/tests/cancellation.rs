@@ -17,7 +17,11 @@ async fn a_parked_coroutine_is_dropped_at_once_not_when_its_timer_fires() {
     yield_now().await;
     let before = Instant::now();
     c.cancel_and_join().await;
-    assert_eq!(Instant::now(), before, "no time passed: the timer was not waited for");
+    assert_eq!(
+        Instant::now(),
+        before,
+        "no time passed: the timer was not waited for"
+    );
     assert_eq!(c.state(), JobState::Cancelled);
 }
 
@@ -70,7 +74,10 @@ async fn a_cpu_loop_stops_when_it_checks_is_active() {
     c.cancel();
     c.join().await;
     assert_eq!(c.state(), JobState::Cancelled);
-    assert!(iterations.load(Ordering::SeqCst) < 1_000_000, "the yield in the loop was a cancellation point");
+    assert!(
+        iterations.load(Ordering::SeqCst) < 1_000_000,
+        "the yield in the loop was a cancellation point"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -92,7 +99,10 @@ async fn ensure_active_returns_the_cancellation_and_the_coroutine_ends_cancelled
     c.join().await;
     steps.finish(2);
     assert_eq!(c.state(), JobState::Cancelled);
-    assert!(recorder.received().is_empty(), "a cancellation is not a failure");
+    assert!(
+        recorder.received().is_empty(),
+        "a cancellation is not a failure"
+    );
     assert!(scope.is_active());
 }
 
@@ -120,7 +130,11 @@ async fn with_context_non_cancellable_runs_to_its_end_and_the_joiner_waits() {
     steps.expect(2);
     let before = Instant::now();
     c.cancel_and_join().await;
-    assert_eq!(Instant::now() - before, Duration::from_secs(1), "the join waited for the section");
+    assert_eq!(
+        Instant::now() - before,
+        Duration::from_secs(1),
+        "the join waited for the section"
+    );
     steps.finish(5);
 }
 
@@ -152,7 +166,11 @@ async fn try_finally_cleanup_awaits_a_step_and_the_parent_join_waits_for_it() {
     let before = Instant::now();
     parent.cancel_and_join().await;
     steps.finish(5);
-    assert_eq!(Instant::now() - before, Duration::from_secs(2), "the parent's join waited for the cleanup");
+    assert_eq!(
+        Instant::now() - before,
+        Duration::from_secs(2),
+        "the parent's join waited for the cleanup"
+    );
     assert_eq!(parent.state(), JobState::Cancelled);
 }
 
@@ -219,7 +237,10 @@ async fn try_finally_inside_a_scope_inside_a_coroutine_gets_the_cancellation() {
     });
     yield_now().await;
     c.cancel_and_join().await;
-    assert!(cleaned.load(Ordering::SeqCst), "the cleanup two frames down ran");
+    assert!(
+        cleaned.load(Ordering::SeqCst),
+        "the cleanup two frames down ran"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -247,11 +268,17 @@ async fn a_cleanup_error_fails_the_coroutine() {
     let recorder = Recorder::new();
     let scope = Scope::new(Job::supervisor() + recorder.handler());
     let c = scope.launch(async {
-        try_finally(async { 1 }, async { Err::<(), _>(TestError("cleanup failed")) }).await;
+        try_finally(async { 1 }, async {
+            Err::<(), _>(TestError("cleanup failed"))
+        })
+        .await;
         delay(Duration::from_secs(1)).await;
     });
     c.join().await;
-    assert_eq!(c.final_error().unwrap().downcast_ref::<TestError>(), Some(&TestError("cleanup failed")));
+    assert_eq!(
+        c.final_error().unwrap().downcast_ref::<TestError>(),
+        Some(&TestError("cleanup failed"))
+    );
     assert_eq!(recorder.messages(), vec!["cleanup failed"]);
 }
 
@@ -296,7 +323,10 @@ async fn a_panicking_destructor_during_cancellation_becomes_the_failure() {
     yield_now().await;
     c.cancel_and_join().await;
     assert_eq!(c.state(), JobState::Cancelled);
-    assert_eq!(c.final_error().unwrap().panic_message(), Some("drop panicked"));
+    assert_eq!(
+        c.final_error().unwrap().panic_message(),
+        Some("drop panicked")
+    );
     assert_eq!(recorder.received().len(), 1);
 }
 
@@ -336,7 +366,9 @@ async fn a_pure_cpu_loop_cooperates_through_is_active() {
         // Cooperative: the loop saw the cancellation and the code after it runs.
         flag.store(spins > 0, Ordering::SeqCst);
     });
-    tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
     c.cancel();
     c.join().await;
     assert!(after_loop.load(Ordering::SeqCst));

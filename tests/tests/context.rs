@@ -18,7 +18,11 @@ fn plus_keeps_one_element_per_key_and_the_right_side_wins() {
     assert_eq!(ctx.len(), 2);
     assert_eq!(ctx.get::<CoroutineName>().unwrap().as_str(), "b");
     assert_eq!(ctx.get::<RequestId>(), Some(&RequestId(1)));
-    assert_eq!(format!("{ctx:?}"), "[RequestId(1), CoroutineName(b)]", "a replaced key moves to the end");
+    assert_eq!(
+        format!("{ctx:?}"),
+        "[RequestId(1), CoroutineName(b)]",
+        "a replaced key moves to the end"
+    );
 }
 
 #[test]
@@ -26,7 +30,10 @@ fn a_job_is_one_key_whatever_its_flavour() {
     let ctx = Job::new() + CoroutineName::new("x") + Job::supervisor();
     assert_eq!(ctx.len(), 2);
     assert!(ctx.get::<Job>().unwrap().is_supervisor());
-    assert_eq!(format!("{ctx:?}"), "[CoroutineName(x), SupervisorJob{Active}]");
+    assert_eq!(
+        format!("{ctx:?}"),
+        "[CoroutineName(x), SupervisorJob{Active}]"
+    );
 }
 
 #[test]
@@ -44,11 +51,27 @@ fn minus_removes_one_key() {
 
 #[test]
 fn iteration_lists_every_element_with_the_job_before_the_dispatcher() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let ctx = scopes::Dispatchers::from_handle(rt.handle().clone()) + Job::new() + Tenant("acme") + CoroutineName::new("n");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let ctx = scopes::Dispatchers::from_handle(rt.handle().clone())
+        + Job::new()
+        + Tenant("acme")
+        + CoroutineName::new("n");
     let names: Vec<String> = ctx.iter().map(|e| format!("{e:?}")).collect();
-    assert_eq!(names, vec!["Tenant(\"acme\")", "CoroutineName(n)", "Job{Active}", "TokioRuntime(current_thread)"]);
-    assert_eq!(format!("{ctx:?}"), "[Tenant(\"acme\"), CoroutineName(n), Job{Active}, TokioRuntime(current_thread)]");
+    assert_eq!(
+        names,
+        vec![
+            "Tenant(\"acme\")",
+            "CoroutineName(n)",
+            "Job{Active}",
+            "TokioRuntime(current_thread)"
+        ]
+    );
+    assert_eq!(
+        format!("{ctx:?}"),
+        "[Tenant(\"acme\"), CoroutineName(n), Job{Active}, TokioRuntime(current_thread)]"
+    );
 }
 
 #[test]
@@ -56,10 +79,19 @@ fn contexts_combine_with_contexts_and_the_empty_context() {
     let left = CoroutineName::new("l") + RequestId(1);
     let right = RequestId(2) + Tenant("t");
     let both = left.clone() + right;
-    assert_eq!(format!("{both:?}"), "[CoroutineName(l), RequestId(2), Tenant(\"t\")]");
+    assert_eq!(
+        format!("{both:?}"),
+        "[CoroutineName(l), RequestId(2), Tenant(\"t\")]"
+    );
     assert!(CoroutineContext::new().is_empty());
-    assert_eq!(format!("{:?}", CoroutineContext::new() + left.clone()), format!("{left:?}"));
-    assert_eq!(format!("{:?}", left.clone() + CoroutineContext::new()), format!("{left:?}"));
+    assert_eq!(
+        format!("{:?}", CoroutineContext::new() + left.clone()),
+        format!("{left:?}")
+    );
+    assert_eq!(
+        format!("{:?}", left.clone() + CoroutineContext::new()),
+        format!("{left:?}")
+    );
 }
 
 #[test]
@@ -86,7 +118,11 @@ async fn children_inherit_the_context_and_add_their_own_job() {
     assert_eq!(ctx.get::<Tenant>(), Some(&Tenant("acme")));
     assert_eq!(child_ctx.get::<Tenant>(), Some(&Tenant("acme")));
     assert_ne!(ctx.job(), child_ctx.job(), "each coroutine has its own job");
-    assert_eq!(child_ctx.job().unwrap().parent().as_ref(), None, "final jobs let go of their parent");
+    assert_eq!(
+        child_ctx.job().unwrap().parent().as_ref(),
+        None,
+        "final jobs let go of their parent"
+    );
     assert!(child_ctx.get::<CoroutineId>().is_none() || scopes::is_debug_mode());
 }
 

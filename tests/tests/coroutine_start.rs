@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use scopes::prelude::*;
 use scopes::JobState;
+use scopes::prelude::*;
 use scopes_tests::Steps;
 
 #[tokio::test(start_paused = true)]
@@ -44,7 +44,9 @@ async fn a_lazy_coroutine_cancelled_before_start_never_runs() {
     let steps = Steps::new();
     let scope = Scope::new(());
     let s = steps.clone();
-    let c = scope.launch_with((), CoroutineStart::Lazy, async move { s.unreachable("cancelled lazy coroutine") });
+    let c = scope.launch_with((), CoroutineStart::Lazy, async move {
+        s.unreachable("cancelled lazy coroutine")
+    });
     c.cancel();
     assert_eq!(c.state(), JobState::Cancelled);
     assert!(!c.start());
@@ -87,7 +89,8 @@ async fn an_atomic_coroutine_runs_until_its_first_suspension_even_if_cancelled_f
     assert_eq!(c.state(), JobState::Cancelled);
 
     let s = steps.clone();
-    let never = scope.launch(async move { s.unreachable("a Default start cancelled first never runs") });
+    let never =
+        scope.launch(async move { s.unreachable("a Default start cancelled first never runs") });
     never.cancel();
     never.join().await;
 }
@@ -101,7 +104,10 @@ async fn an_undispatched_coroutine_runs_in_place_until_its_first_suspension() {
     let c = scope.launch_with((), CoroutineStart::Undispatched, async move {
         s.expect(1);
         assert_eq!(std::thread::current().id(), caller_thread);
-        assert!(current_context().job().is_some(), "it runs inside its own frame");
+        assert!(
+            current_context().job().is_some(),
+            "it runs inside its own frame"
+        );
         yield_now().await;
         s.expect(3);
     });

@@ -11,14 +11,20 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
     set_debug_mode(true);
     let scope = Scope::new(Job::supervisor() + CoroutineName::new("app"));
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let loader = scope.launch_with(CoroutineName::new("loader"), CoroutineStart::Default, async move {
-        current_scope().launch_with(CoroutineName::new("page 1"), CoroutineStart::Default, async {
-            delay(Duration::from_secs(60)).await
-        });
-        current_scope().async_(async { delay(Duration::from_secs(60)).await });
-        ready_tx.send(()).unwrap();
-        delay(Duration::from_secs(60)).await;
-    });
+    let loader = scope.launch_with(
+        CoroutineName::new("loader"),
+        CoroutineStart::Default,
+        async move {
+            current_scope().launch_with(
+                CoroutineName::new("page 1"),
+                CoroutineStart::Default,
+                async { delay(Duration::from_secs(60)).await },
+            );
+            current_scope().async_(async { delay(Duration::from_secs(60)).await });
+            ready_tx.send(()).unwrap();
+            delay(Duration::from_secs(60)).await;
+        },
+    );
     ready_rx.await.unwrap();
     let ids: Vec<u64> = {
         let mut jobs = vec![loader.job().clone()];
@@ -31,11 +37,24 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
         ids[0], ids[1], ids[2]
     );
     assert_eq!(dump, expected);
-    assert_eq!(format!("{loader:?}"), format!("\"loader\"#{} StandaloneCoroutine{{Active}}", ids[0]));
-    assert!(ids[0] < ids[1] && ids[1] < ids[2], "ids are given in start order");
+    assert_eq!(
+        format!("{loader:?}"),
+        format!("\"loader\"#{} StandaloneCoroutine{{Active}}", ids[0])
+    );
+    assert!(
+        ids[0] < ids[1] && ids[1] < ids[2],
+        "ids are given in start order"
+    );
     loader.cancel_and_join().await;
-    assert_eq!(format!("{loader:?}"), format!("\"loader\"#{} StandaloneCoroutine{{Cancelled}}", ids[0]));
-    assert_eq!(scope.dump(), "SupervisorJob{Active}\n", "finished coroutines leave the dump");
+    assert_eq!(
+        format!("{loader:?}"),
+        format!("\"loader\"#{} StandaloneCoroutine{{Cancelled}}", ids[0])
+    );
+    assert_eq!(
+        scope.dump(),
+        "SupervisorJob{Active}\n",
+        "finished coroutines leave the dump"
+    );
 }
 
 fn id_of(job: &Job) -> u64 {
@@ -49,6 +68,9 @@ fn id_of(job: &Job) -> u64 {
 async fn the_id_is_in_the_coroutines_context() {
     set_debug_mode(true);
     let scope = Scope::new(());
-    let id = scope.async_(async { current_context().get::<CoroutineId>().copied() }).await.unwrap();
+    let id = scope
+        .async_(async { current_context().get::<CoroutineId>().copied() })
+        .await
+        .unwrap();
     assert!(id.is_some());
 }

@@ -48,7 +48,11 @@ async fn get_completed_is_none_until_final() {
     assert!(d.get_completed().is_none());
     d.join().await;
     assert_eq!(d.get_completed().unwrap().unwrap(), 3);
-    assert_eq!(d.await.unwrap(), 3, "get_completed clones; the value is still there");
+    assert_eq!(
+        d.await.unwrap(),
+        3,
+        "get_completed clones; the value is still there"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -61,7 +65,10 @@ async fn cancelling_a_deferred_gives_its_awaiters_a_cancellation() {
     let waiter = d.clone();
     d.cancel();
     assert!(waiter.await.unwrap_err().is_cancellation());
-    assert!(scope.is_active(), "a cancelled child does not cancel the scope");
+    assert!(
+        scope.is_active(),
+        "a cancelled child does not cancel the scope"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -9,8 +9,14 @@ use scopes_tests::TestError;
 #[test]
 fn each_kind_has_its_message() {
     assert_eq!(CoroutineError::failed(TestError("x")).to_string(), "x");
-    assert_eq!(CoroutineError::panicked("p").to_string(), "coroutine panicked: p");
-    assert_eq!(CoroutineError::timed_out(Duration::from_millis(1500)).to_string(), "timed out after 1.5s");
+    assert_eq!(
+        CoroutineError::panicked("p").to_string(),
+        "coroutine panicked: p"
+    );
+    assert_eq!(
+        CoroutineError::timed_out(Duration::from_millis(1500)).to_string(),
+        "timed out after 1.5s"
+    );
     let cause = CoroutineError::failed("root");
     let c = CoroutineError::cancelled("parent job is cancelling", Some(cause));
     assert_eq!(c.to_string(), "parent job is cancelling (caused by: root)");
@@ -22,7 +28,10 @@ fn each_kind_has_its_message() {
 fn a_failure_wrapping_a_coroutine_error_keeps_it() {
     let inner = CoroutineError::timed_out(Duration::from_secs(1));
     let outer = CoroutineError::failed(inner.clone());
-    assert!(outer.ptr_eq(&inner), "`?` on a CoroutineError keeps its kind and identity");
+    assert!(
+        outer.ptr_eq(&inner),
+        "`?` on a CoroutineError keeps its kind and identity"
+    );
     assert!(outer.is_timeout() && outer.is_failure());
 }
 
@@ -31,7 +40,11 @@ fn downcast_reaches_the_original_error() {
     let err = CoroutineError::failed(TestError("typed"));
     assert_eq!(err.downcast_ref::<TestError>(), Some(&TestError("typed")));
     assert!(err.downcast_ref::<std::io::Error>().is_none());
-    assert!(CoroutineError::panicked("p").downcast_ref::<TestError>().is_none());
+    assert!(
+        CoroutineError::panicked("p")
+            .downcast_ref::<TestError>()
+            .is_none()
+    );
 }
 
 #[test]

@@ -18,14 +18,21 @@ async fn failures_without_a_handler_and_panicking_handlers_reach_the_global_hand
 
     // 1. No handler in the context: the global handler gets it, naming the coroutine.
     let scope = Scope::new(Job::supervisor());
-    let c = scope.launch_with(CoroutineName::new("orphan"), CoroutineStart::Default, async {
-        Err::<(), _>(TestError("no handler"))
-    });
+    let c = scope.launch_with(
+        CoroutineName::new("orphan"),
+        CoroutineStart::Default,
+        async { Err::<(), _>(TestError("no handler")) },
+    );
     c.join().await;
 
     // 2. A handler that panics: the panic is reported, with the original kept on it.
-    let panicking = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| panic!("handler bug")));
-    panicking.launch(async { Err::<(), _>(TestError("original")) }).join().await;
+    let panicking = Scope::new(
+        Job::supervisor() + CoroutineExceptionHandler::new(|_, _| panic!("handler bug")),
+    );
+    panicking
+        .launch(async { Err::<(), _>(TestError("original")) })
+        .join()
+        .await;
 
     // 3. A panicking completion handler.
     let job = Job::new();
@@ -33,13 +40,27 @@ async fn failures_without_a_handler_and_panicking_handlers_reach_the_global_hand
     job.cancel();
 
     // 4. A cleanup error outside any coroutine.
-    try_finally(async {}, async { Err::<(), _>(TestError("cleanup outside")) }).await;
+    try_finally(async {}, async {
+        Err::<(), _>(TestError("cleanup outside"))
+    })
+    .await;
 
     reset_global_exception_handler();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4, "{seen:#?}");
-    assert_eq!(seen[0], "\"orphan\" StandaloneCoroutine{Cancelled}: no handler");
-    assert!(seen[1].ends_with("the exception handler panicked: coroutine panicked: handler bug"), "{}", seen[1]);
-    assert!(seen[2].ends_with("a completion handler panicked: coroutine panicked: completion bug"), "{}", seen[2]);
+    assert_eq!(
+        seen[0],
+        "\"orphan\" StandaloneCoroutine{Cancelled}: no handler"
+    );
+    assert!(
+        seen[1].ends_with("the exception handler panicked: coroutine panicked: handler bug"),
+        "{}",
+        seen[1]
+    );
+    assert!(
+        seen[2].ends_with("a completion handler panicked: coroutine panicked: completion bug"),
+        "{}",
+        seen[2]
+    );
     assert_eq!(seen[3], ": cleanup outside");
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use scopes::prelude::*;
 use scopes::JobState;
+use scopes::prelude::*;
 use scopes_tests::{Recorder, Steps, TestError};
 
 #[tokio::test(start_paused = true)]
@@ -18,7 +18,10 @@ async fn a_root_launch_reports_to_the_handler_in_its_context() {
     let received = recorder.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].name.as_deref(), Some("worker"));
-    assert_eq!(received[0].error.downcast_ref::<TestError>(), Some(&TestError("root failed")));
+    assert_eq!(
+        received[0].error.downcast_ref::<TestError>(),
+        Some(&TestError("root failed"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -27,8 +30,14 @@ async fn async_keeps_its_failure_for_the_awaiter_and_calls_no_handler() {
     let scope = Scope::new(Job::supervisor() + recorder.handler());
     let d = scope.async_(async { Err::<u8, _>(TestError("async failed")) });
     let err = d.await.unwrap_err();
-    assert_eq!(err.downcast_ref::<TestError>(), Some(&TestError("async failed")));
-    assert!(recorder.received().is_empty(), "an observed async failure reaches no handler");
+    assert_eq!(
+        err.downcast_ref::<TestError>(),
+        Some(&TestError("async failed"))
+    );
+    assert!(
+        recorder.received().is_empty(),
+        "an observed async failure reaches no handler"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -37,7 +46,10 @@ async fn an_unobserved_async_failure_goes_to_the_handler_when_its_deferred_is_dr
     let scope = Scope::new(Job::supervisor() + recorder.handler());
     let d = scope.async_(async { Err::<u8, _>(TestError("nobody awaited me")) });
     d.join().await;
-    assert!(recorder.received().is_empty(), "kept while a handle could still await it");
+    assert!(
+        recorder.received().is_empty(),
+        "kept while a handle could still await it"
+    );
     drop(d);
     assert_eq!(recorder.messages(), vec!["nobody awaited me"]);
 }
@@ -66,7 +78,11 @@ async fn an_async_failure_taken_by_its_parent_is_not_reported_twice() {
         delay(Duration::from_secs(60)).await;
     });
     root.join().await;
-    assert_eq!(recorder.messages(), vec!["inside a launch"], "reported once, by the root launch");
+    assert_eq!(
+        recorder.messages(),
+        vec!["inside a launch"],
+        "reported once, by the root launch"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -84,12 +100,23 @@ async fn supervisor_children_fail_alone_and_each_reports() {
     ok.join().await;
     bad1.join().await;
     bad2.join().await;
-    assert_eq!(ok.state(), JobState::Completed, "a sibling of a failed child is not cancelled");
+    assert_eq!(
+        ok.state(),
+        JobState::Completed,
+        "a sibling of a failed child is not cancelled"
+    );
     assert!(scope.is_active(), "the supervisor is not cancelled");
-    let names: Vec<_> = recorder.received().into_iter().map(|r| (r.name, r.error.to_string())).collect();
+    let names: Vec<_> = recorder
+        .received()
+        .into_iter()
+        .map(|r| (r.name, r.error.to_string()))
+        .collect();
     assert_eq!(
         names,
-        vec![(Some("bad1".into()), "one".into()), (Some("bad2".into()), "two".into())]
+        vec![
+            (Some("bad1".into()), "one".into()),
+            (Some("bad2".into()), "two".into())
+        ]
     );
 }
 
@@ -112,18 +139,21 @@ async fn supervisor_scope_isolates_children_and_waits_for_them() {
     let steps = Steps::new();
     let s = steps.clone();
     let handler = recorder.handler();
-    let result = with_context(handler, supervisor_scope(|scope| async move {
-        scope.launch(async { Err::<(), _>(TestError("child")) });
-        let s2 = s.clone();
-        scope.launch(async move {
-            delay(Duration::from_secs(1)).await;
-            s2.expect(2);
-        });
-        yield_now().await;
-        s.expect(1);
-        assert!(is_active());
-        Ok::<_, CoroutineError>("block done")
-    }))
+    let result = with_context(
+        handler,
+        supervisor_scope(|scope| async move {
+            scope.launch(async { Err::<(), _>(TestError("child")) });
+            let s2 = s.clone();
+            scope.launch(async move {
+                delay(Duration::from_secs(1)).await;
+                s2.expect(2);
+            });
+            yield_now().await;
+            s.expect(1);
+            assert!(is_active());
+            Ok::<_, CoroutineError>("block done")
+        }),
+    )
     .await;
     steps.finish(3);
     assert_eq!(result.unwrap(), "block done");
@@ -163,7 +193,9 @@ async fn a_cancelled_supervisor_cancels_all_its_children() {
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_handler_is_caught_and_the_coroutine_still_completes() {
-    let scope = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| panic!("handler bug")));
+    let scope = Scope::new(
+        Job::supervisor() + CoroutineExceptionHandler::new(|_, _| panic!("handler bug")),
+    );
     let c = scope.launch(async { Err::<(), _>(TestError("original")) });
     c.join().await;
     assert_eq!(c.state(), JobState::Cancelled);
@@ -183,7 +215,10 @@ async fn a_cancellation_never_reaches_a_handler() {
     returned.join().await;
     assert!(returned.is_cancelled());
     assert!(recorder.received().is_empty());
-    assert!(scope.is_active(), "a returned cancellation does not cancel the parent");
+    assert!(
+        scope.is_active(),
+        "a returned cancellation does not cancel the parent"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -200,5 +235,8 @@ async fn coroutine_scope_returns_the_failure_instead_of_reporting_it() {
         Ok::<_, CoroutineError>(inner.unwrap_err().to_string())
     });
     assert_eq!(d.await.unwrap(), "inner");
-    assert!(recorder.received().is_empty(), "the caller got it: nobody else does");
+    assert!(
+        recorder.received().is_empty(),
+        "the caller got it: nobody else does"
+    );
 }

@@ -52,7 +52,11 @@ fn cancelling_a_parent_cancels_every_descendant_but_not_its_own_parent() {
     let leaf2 = Job::child_of(&middle);
     middle.cancel();
     assert!(leaf1.is_cancelled() && leaf2.is_cancelled() && middle.is_cancelled());
-    assert_eq!(root.state(), JobState::Active, "a cancellation does not travel up");
+    assert_eq!(
+        root.state(),
+        JobState::Active,
+        "a cancellation does not travel up"
+    );
     assert_eq!(root.children().len(), 0, "final children left their parent");
 }
 
@@ -63,7 +67,10 @@ fn cancel_with_a_reason_keeps_it_as_the_cause() {
     let error = job.final_error().unwrap();
     assert!(error.is_cancellation());
     assert_eq!(error.cause().unwrap().to_string(), "shutting down");
-    assert_eq!(error.to_string(), "Job was cancelled (caused by: shutting down)");
+    assert_eq!(
+        error.to_string(),
+        "Job was cancelled (caused by: shutting down)"
+    );
 }
 
 #[test]
@@ -93,7 +100,9 @@ fn completion_handlers_run_once_in_order_with_the_final_error() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     for i in 1..=3 {
         let seen = seen.clone();
-        let _keep = job.invoke_on_completion(move |err| seen.lock().unwrap().push((i, err.map(|e| e.to_string()))));
+        let _keep = job.invoke_on_completion(move |err| {
+            seen.lock().unwrap().push((i, err.map(|e| e.to_string())))
+        });
     }
     let s = steps.clone();
     let disposed = job.invoke_on_completion(move |_| s.unreachable("a disposed handler"));
@@ -103,7 +112,14 @@ fn completion_handlers_run_once_in_order_with_the_final_error() {
     steps.expect(2);
     let seen = seen.lock().unwrap().clone();
     let cancelled = Some("Job was cancelled".to_string());
-    assert_eq!(seen, vec![(1, cancelled.clone()), (2, cancelled.clone()), (3, cancelled)]);
+    assert_eq!(
+        seen,
+        vec![
+            (1, cancelled.clone()),
+            (2, cancelled.clone()),
+            (3, cancelled)
+        ]
+    );
     // Registered on a final job: runs at once, on this thread.
     let s = steps.clone();
     let _ = job.invoke_on_completion(move |err| {
@@ -183,9 +199,15 @@ async fn a_lazy_coroutine_is_new_until_started() {
     let scope = Scope::new(());
     let c = scope.launch_with((), CoroutineStart::Lazy, async {});
     assert_eq!(c.state(), JobState::New);
-    assert_eq!((c.is_active(), c.is_completed(), c.is_cancelled()), (false, false, false));
+    assert_eq!(
+        (c.is_active(), c.is_completed(), c.is_cancelled()),
+        (false, false, false)
+    );
     assert!(c.start());
-    assert!(!c.start(), "start() is true only for the call that started it");
+    assert!(
+        !c.start(),
+        "start() is true only for the call that started it"
+    );
     c.join().await;
     assert_eq!(c.state(), JobState::Completed);
 }

@@ -15,31 +15,46 @@ async fn a_childs_failure_cancels_its_siblings_and_its_parent() {
     let recorder = Recorder::new();
     let scope = Scope::new(Job::supervisor() + recorder.handler());
     let s = steps.clone();
-    let parent = scope.launch_with(CoroutineName::new("parent"), CoroutineStart::Default, async move {
-        let s1 = s.clone();
-        let sibling = current_scope().launch(async move {
-            s1.expect(2);
-            delay(Duration::from_secs(3600)).await;
-            s1.unreachable("the sibling must be cancelled while parked");
-        });
-        let s2 = s.clone();
-        current_scope().launch(async move {
-            s2.expect(3);
-            Err::<(), _>(TestError("child failed"))
-        });
-        s.expect(1);
-        sibling.join().await;
-        s.unreachable("the parent is cancelled while it joins");
-    });
+    let parent = scope.launch_with(
+        CoroutineName::new("parent"),
+        CoroutineStart::Default,
+        async move {
+            let s1 = s.clone();
+            let sibling = current_scope().launch(async move {
+                s1.expect(2);
+                delay(Duration::from_secs(3600)).await;
+                s1.unreachable("the sibling must be cancelled while parked");
+            });
+            let s2 = s.clone();
+            current_scope().launch(async move {
+                s2.expect(3);
+                Err::<(), _>(TestError("child failed"))
+            });
+            s.expect(1);
+            sibling.join().await;
+            s.unreachable("the parent is cancelled while it joins");
+        },
+    );
     parent.join().await;
     steps.finish(4);
     assert_eq!(parent.state(), JobState::Cancelled);
     let received = recorder.received();
-    assert_eq!(received.len(), 1, "reported once, by the root launch: {received:?}");
+    assert_eq!(
+        received.len(),
+        1,
+        "reported once, by the root launch: {received:?}"
+    );
     assert_eq!(received[0].name.as_deref(), Some("parent"));
-    assert_eq!(received[0].error.downcast_ref::<TestError>(), Some(&TestError("child failed")));
+    assert_eq!(
+        received[0].error.downcast_ref::<TestError>(),
+        Some(&TestError("child failed"))
+    );
     assert!(parent.final_error().unwrap().ptr_eq(&received[0].error));
-    assert_eq!(scope.job().state(), JobState::Active, "the supervisor scope survives");
+    assert_eq!(
+        scope.job().state(),
+        JobState::Active,
+        "the supervisor scope survives"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -49,14 +64,23 @@ async fn siblings_are_cancelled_with_a_cancellation_caused_by_the_failure() {
     let keep = sibling_error.clone();
     let parent = scope.launch(async move {
         let sibling = current_scope().launch(async { delay(Duration::from_secs(60)).await });
-        let _ = sibling.job().invoke_on_completion(move |e| *keep.lock().unwrap() = e.cloned());
+        let _ = sibling
+            .job()
+            .invoke_on_completion(move |e| *keep.lock().unwrap() = e.cloned());
         yield_now().await;
         Err::<(), _>(TestError("boom"))
     });
     parent.join().await;
-    let err = sibling_error.lock().unwrap().clone().expect("the sibling ended with an error");
+    let err = sibling_error
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the sibling ended with an error");
     assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert_eq!(err.cause().unwrap().downcast_ref::<TestError>(), Some(&TestError("boom")));
+    assert_eq!(
+        err.cause().unwrap().downcast_ref::<TestError>(),
+        Some(&TestError("boom"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -72,13 +96,20 @@ async fn a_childs_cancellation_does_not_travel_up() {
         s.expect(1);
         assert!(is_active(), "the parent is still active");
         other.join().await;
-        assert_eq!(other.state(), JobState::Completed, "the sibling ran to its end");
+        assert_eq!(
+            other.state(),
+            JobState::Completed,
+            "the sibling ran to its end"
+        );
         s.expect(2);
     });
     parent.join().await;
     steps.finish(3);
     assert_eq!(parent.state(), JobState::Completed);
-    assert!(recorder.received().is_empty(), "a cancellation reaches no handler");
+    assert!(
+        recorder.received().is_empty(),
+        "a cancellation reaches no handler"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -104,7 +135,11 @@ async fn cancelling_a_scope_cancels_all_descendants() {
         leaf.join().await;
         assert_eq!(leaf.state(), JobState::Cancelled);
     }
-    assert_eq!(cancelled.load(Ordering::SeqCst), 6, "every parked body was dropped");
+    assert_eq!(
+        cancelled.load(Ordering::SeqCst),
+        6,
+        "every parked body was dropped"
+    );
 }
 
 struct CountOnDrop(Arc<AtomicUsize>);
@@ -134,7 +169,10 @@ async fn the_first_failure_wins_and_later_ones_are_suppressed_on_it() {
     assert_eq!(error.downcast_ref::<TestError>(), Some(&TestError("first")));
     let suppressed = error.suppressed();
     assert_eq!(suppressed.len(), 1, "{error:?}");
-    assert_eq!(suppressed[0].downcast_ref::<TestError>(), Some(&TestError("second")));
+    assert_eq!(
+        suppressed[0].downcast_ref::<TestError>(),
+        Some(&TestError("second"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,7 +191,11 @@ async fn a_failure_travels_up_to_the_root_through_every_level() {
     });
     root.join().await;
     assert_eq!(recorder.messages(), vec!["deep"]);
-    assert_eq!(scope.job().state(), JobState::Cancelled, "a plain Job scope is cancelled by a failing root launch");
+    assert_eq!(
+        scope.job().state(),
+        JobState::Cancelled,
+        "a plain Job scope is cancelled by a failing root launch"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -169,7 +211,10 @@ async fn an_inner_coroutines_own_handler_is_not_used() {
     });
     root.join().await;
     assert_eq!(root_handler.messages(), vec!["inner"]);
-    assert!(inner_handler.received().is_empty(), "a handler on a non-root coroutine is ignored");
+    assert!(
+        inner_handler.received().is_empty(),
+        "a handler on a non-root coroutine is ignored"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -207,7 +252,10 @@ async fn an_async_failure_cancels_a_regular_parent_even_when_awaited() {
     })
     .await;
     steps.finish(2);
-    assert_eq!(result.unwrap_err().downcast_ref::<TestError>(), Some(&TestError("async failed")));
+    assert_eq!(
+        result.unwrap_err().downcast_ref::<TestError>(),
+        Some(&TestError("async failed"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -265,7 +313,11 @@ async fn launching_into_a_cancelled_scope_never_runs() {
     assert_eq!(c.state(), JobState::Cancelled);
     c.join().await;
     let s = steps.clone();
-    let lazy = scope.launch_with((), CoroutineStart::Lazy, async move { s.unreachable("lazy") });
+    let lazy = scope.launch_with(
+        (),
+        CoroutineStart::Lazy,
+        async move { s.unreachable("lazy") },
+    );
     assert_eq!(lazy.state(), JobState::Cancelled);
     assert!(!lazy.start());
     steps.finish(1);
@@ -309,7 +361,10 @@ async fn an_error_after_cancellation_still_becomes_the_failure() {
     yield_now().await;
     c.cancel_and_join().await;
     let err = c.final_error().unwrap();
-    assert_eq!(err.downcast_ref::<TestError>(), Some(&TestError("cleanup failed")));
+    assert_eq!(
+        err.downcast_ref::<TestError>(),
+        Some(&TestError("cleanup failed"))
+    );
     assert_eq!(recorder.messages(), vec!["cleanup failed"]);
 }
 
@@ -335,6 +390,8 @@ async fn a_hundred_thousand_children_launched_and_joined() {
 #[tokio::test(start_paused = true)]
 async fn a_ten_thousand_deep_chain_completes_and_cancels_in_constant_stack() {
     // Each coroutine launches one child and ends: completion runs up 10,000 parents at once.
+    // (Written as `impl Future` fns: a recursive `async fn` would need boxing.)
+    #[allow(clippy::manual_async_fn)]
     fn chain(depth: usize) -> impl std::future::Future<Output = ()> + Send + 'static {
         async move {
             if depth > 0 {
@@ -350,6 +407,7 @@ async fn a_ten_thousand_deep_chain_completes_and_cancels_in_constant_stack() {
     assert_eq!(root.state(), JobState::Completed);
 
     // The same chain, parked at the bottom, cancelled from the top.
+    #[allow(clippy::manual_async_fn)]
     fn parked(depth: usize) -> impl std::future::Future<Output = ()> + Send + 'static {
         async move {
             if depth > 0 {

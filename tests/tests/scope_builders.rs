@@ -48,13 +48,18 @@ async fn coroutine_scope_returns_a_childs_failure_and_cancels_the_rest() {
         Ok::<_, CoroutineError>(())
     })
     .await;
-    assert_eq!(result.unwrap_err().downcast_ref::<TestError>(), Some(&TestError("child")));
+    assert_eq!(
+        result.unwrap_err().downcast_ref::<TestError>(),
+        Some(&TestError("child"))
+    );
     assert_eq!(cancelled.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn coroutine_scope_returns_its_blocks_error_and_panic() {
-    let err = coroutine_scope(|_| async { Err::<(), _>(TestError("block")) }).await.unwrap_err();
+    let err = coroutine_scope(|_| async { Err::<(), _>(TestError("block")) })
+        .await
+        .unwrap_err();
     assert_eq!(err.downcast_ref::<TestError>(), Some(&TestError("block")));
     let panic = coroutine_scope(|_| async {
         if is_active() {
@@ -78,7 +83,10 @@ async fn a_failing_coroutine_scope_does_not_cancel_its_caller() {
         })
         .await;
         assert!(r.is_err());
-        assert!(is_active(), "the caller is not cancelled by a scope it called");
+        assert!(
+            is_active(),
+            "the caller is not cancelled by a scope it called"
+        );
         s.expect(1);
     });
     caller.join().await;
@@ -94,7 +102,9 @@ async fn cancelling_the_caller_cancels_the_scope_and_its_children() {
     let caller = scope.launch(async move {
         let _ = coroutine_scope(|inner| async move {
             let child = inner.launch(async { delay(Duration::from_secs(3600)).await });
-            let _ = child.job().invoke_on_completion(move |e| *keep.lock().unwrap() = Some(e.cloned()));
+            let _ = child
+                .job()
+                .invoke_on_completion(move |e| *keep.lock().unwrap() = Some(e.cloned()));
             delay(Duration::from_secs(3600)).await;
             Ok::<_, CoroutineError>(())
         })
@@ -102,7 +112,11 @@ async fn cancelling_the_caller_cancels_the_scope_and_its_children() {
     });
     yield_now().await;
     caller.cancel_and_join().await;
-    let state = child_state.lock().unwrap().clone().expect("the child finished before the caller");
+    let state = child_state
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the child finished before the caller");
     assert!(state.unwrap().is_cancellation());
 }
 
@@ -121,7 +135,10 @@ async fn current_scope_inside_a_coroutine_launches_its_children() {
 
 #[tokio::test(start_paused = true)]
 async fn the_scope_handle_given_to_the_block_is_the_current_scope() {
-    let same = coroutine_scope(|scope| async move { Ok::<_, CoroutineError>(scope.job() == current_scope().job()) }).await;
+    let same = coroutine_scope(|scope| async move {
+        Ok::<_, CoroutineError>(scope.job() == current_scope().job())
+    })
+    .await;
     assert!(same.unwrap());
 }
 
@@ -129,19 +146,41 @@ async fn the_scope_handle_given_to_the_block_is_the_current_scope() {
 async fn with_context_adds_elements_for_the_body_and_its_children() {
     let scope = Scope::new(CoroutineName::new("outer"));
     let names = scope.async_(async {
-        let outer = current_context().get::<CoroutineName>().unwrap().to_string();
+        let outer = current_context()
+            .get::<CoroutineName>()
+            .unwrap()
+            .to_string();
         let (inner, child) = with_context(CoroutineName::new("inner"), async {
-            let inner = current_context().get::<CoroutineName>().unwrap().to_string();
-            let child = current_scope().async_(async { current_context().get::<CoroutineName>().unwrap().to_string() });
+            let inner = current_context()
+                .get::<CoroutineName>()
+                .unwrap()
+                .to_string();
+            let child = current_scope().async_(async {
+                current_context()
+                    .get::<CoroutineName>()
+                    .unwrap()
+                    .to_string()
+            });
             (inner, child.await.unwrap())
         })
         .await
         .unwrap();
-        let after = current_context().get::<CoroutineName>().unwrap().to_string();
+        let after = current_context()
+            .get::<CoroutineName>()
+            .unwrap()
+            .to_string();
         (outer, inner, child, after)
     });
     let (outer, inner, child, after) = names.await.unwrap();
-    assert_eq!((outer.as_str(), inner.as_str(), child.as_str(), after.as_str()), ("outer", "inner", "inner", "outer"));
+    assert_eq!(
+        (
+            outer.as_str(),
+            inner.as_str(),
+            child.as_str(),
+            after.as_str()
+        ),
+        ("outer", "inner", "inner", "outer")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -179,19 +218,26 @@ async fn ten_thousand_nested_coroutine_scopes() {
     // any recursive async fn must be; each level costs about 0.5 KiB of stack in release and
     // 4.4 KiB in debug (plain boxed async recursion: 0.1 / 0.4 KiB), so this debug-build test
     // gives its runtime thread 64 MiB.
-    fn nest(depth: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, CoroutineError>> + Send>> {
+    fn nest(
+        depth: u32,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, CoroutineError>> + Send>>
+    {
         Box::pin(async move {
             if depth == 0 {
                 return Ok(0);
             }
-            coroutine_scope(|_| async move { Ok::<_, CoroutineError>(nest(depth - 1).await? + 1) }).await
+            coroutine_scope(|_| async move { Ok::<_, CoroutineError>(nest(depth - 1).await? + 1) })
+                .await
         })
     }
     let depth = 10_000;
     let handle = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(nest(depth))
         })
         .unwrap();

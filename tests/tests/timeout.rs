@@ -14,7 +14,10 @@ use tokio::time::Instant;
 async fn a_zero_timeout_times_out_at_once_without_running_the_body() {
     let steps = Steps::new();
     let s = steps.clone();
-    let r = with_timeout(Duration::ZERO, async move { s.unreachable("a zero timeout runs nothing") }).await;
+    let r = with_timeout(Duration::ZERO, async move {
+        s.unreachable("a zero timeout runs nothing")
+    })
+    .await;
     assert_eq!(r.unwrap_err().kind(), ErrorKind::TimedOut);
     let s = steps.clone();
     let none = with_timeout_or_none(Duration::ZERO, async move { s.unreachable("nor here") }).await;
@@ -50,7 +53,10 @@ async fn on_timeout_the_body_and_its_children_are_cancelled_and_waited_for() {
     let err = r.unwrap_err();
     assert!(err.is_timeout());
     assert_eq!(err.to_string(), "timed out after 1s");
-    assert!(child_cleaned.load(Ordering::SeqCst), "the child's cleanup finished before with_timeout returned");
+    assert!(
+        child_cleaned.load(Ordering::SeqCst),
+        "the child's cleanup finished before with_timeout returned"
+    );
     assert_eq!(Instant::now() - start, Duration::from_secs(2));
 }
 

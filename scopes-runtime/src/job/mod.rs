@@ -60,8 +60,8 @@
 
 mod slab;
 
-use std::collections::VecDeque;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -301,7 +301,8 @@ fn schedule(effects: impl IntoIterator<Item = Effect>) {
         }
     }
     let _end = EndDrain;
-    while let Some(effect) = EFFECTS.with(|q| q.borrow_mut().as_mut().and_then(VecDeque::pop_front)) {
+    while let Some(effect) = EFFECTS.with(|q| q.borrow_mut().as_mut().and_then(VecDeque::pop_front))
+    {
         effect.run();
     }
 }
@@ -327,13 +328,27 @@ impl Job {
 
     /// A standalone supervisor job that is a child of `parent`.
     pub fn supervisor_child_of(parent: &Job) -> Job {
-        Job::create(Kind::SupervisorJob, CoroutineContext::new(), Some(parent), false)
+        Job::create(
+            Kind::SupervisorJob,
+            CoroutineContext::new(),
+            Some(parent),
+            false,
+        )
     }
 
     /// Makes a job of `kind` under `parent` (attached, and cancelled at once if the parent is
     /// cancelling or final).
-    pub(crate) fn create(kind: Kind, context: CoroutineContext, parent: Option<&Job>, lazy: bool) -> Job {
-        let phase = if lazy { JobState::New } else { JobState::Active };
+    pub(crate) fn create(
+        kind: Kind,
+        context: CoroutineContext,
+        parent: Option<&Job>,
+        lazy: bool,
+    ) -> Job {
+        let phase = if lazy {
+            JobState::New
+        } else {
+            JobState::Active
+        };
         let job = Job {
             inner: Arc::new(JobInner {
                 kind,
@@ -454,9 +469,18 @@ impl Job {
         // A lazy coroutine's future is user code: dropped outside the lock.
         drop(lazy_start);
         self.inner.driver.wake();
-        let to_children = children.into_iter().map(|c| Effect::Cancel(c, for_children.clone()));
-        let to_parent = notify_parent.map(|parent| Effect::ChildFailed { parent, error: cause });
-        schedule(to_children.chain(to_parent).chain([Effect::Finalize(self.clone())]));
+        let to_children = children
+            .into_iter()
+            .map(|c| Effect::Cancel(c, for_children.clone()));
+        let to_parent = notify_parent.map(|parent| Effect::ChildFailed {
+            parent,
+            error: cause,
+        });
+        schedule(
+            to_children
+                .chain(to_parent)
+                .chain([Effect::Finalize(self.clone())]),
+        );
     }
 
     /// A child failed with `error`: cancel this job with it unless it is a supervisor. Returns
@@ -554,11 +578,19 @@ impl Job {
     /// runs the completion handlers, wakes the joiners, then lets the parent know.
     fn try_finalize(&self) {
         let mut st = lock(&self.inner.state);
-        if st.phase.is_final() || st.phase == JobState::New || !st.body_done || !st.children.is_empty() {
+        if st.phase.is_final()
+            || st.phase == JobState::New
+            || !st.body_done
+            || !st.children.is_empty()
+        {
             return;
         }
         let final_error = st.failure.clone().or_else(|| st.cancellation.clone());
-        let phase = if final_error.is_some() { JobState::Cancelled } else { JobState::Completed };
+        let phase = if final_error.is_some() {
+            JobState::Cancelled
+        } else {
+            JobState::Completed
+        };
         self.set_phase(&mut st, phase);
         st.final_error = final_error.clone();
         st.child_cause = None;
@@ -568,7 +600,8 @@ impl Job {
         drop(st);
 
         if let Some(error) = final_error.as_ref().filter(|e| e.is_failure()) {
-            let handled = self.inner.kind.is_scoped() || parent.as_ref().is_some_and(|p| p.child_failed(error));
+            let handled = self.inner.kind.is_scoped()
+                || parent.as_ref().is_some_and(|p| p.child_failed(error));
             if !handled {
                 match &self.inner.kind {
                     Kind::Launch => exception::handle_coroutine_exception(&self.context(), error),
@@ -582,14 +615,22 @@ impl Job {
             let outcome = catch_unwind(AssertUnwindSafe(|| handler(final_error.as_ref())));
             if let Err(payload) = outcome {
                 let error = CoroutineError::from_panic(payload);
-                exception::report_handler_failure(&self.context(), "a completion handler panicked", &error, None);
+                exception::report_handler_failure(
+                    &self.context(),
+                    "a completion handler panicked",
+                    &error,
+                    None,
+                );
             }
         }
         for waker in waiters {
             waker.wake();
         }
         if let Some(parent) = parent {
-            schedule([Effect::ChildDone { parent, child: self.clone() }]);
+            schedule([Effect::ChildDone {
+                parent,
+                child: self.clone(),
+            }]);
         }
     }
 
@@ -598,7 +639,10 @@ impl Job {
         let key = child.inner.slot_in_parent.load(Ordering::Relaxed);
         let removed = st.children.remove(key);
         drop(st);
-        debug_assert!(removed.is_some_and(|c| c == *child), "a child left a slot it did not hold");
+        debug_assert!(
+            removed.is_some_and(|c| c == *child),
+            "a child left a slot it did not hold"
+        );
         self.try_finalize();
     }
 
@@ -629,7 +673,9 @@ impl Job {
     pub(crate) fn cancellation_error(&self) -> CoroutineError {
         let st = lock(&self.inner.state);
         match (&st.failure, &st.cancellation) {
-            (Some(failure), _) => CoroutineError::cancelled("job is cancelling", Some(failure.clone())),
+            (Some(failure), _) => {
+                CoroutineError::cancelled("job is cancelling", Some(failure.clone()))
+            }
             (None, Some(cancellation)) => cancellation.clone(),
             (None, None) if st.phase == JobState::Completed => {
                 CoroutineError::cancelled("job has completed normally", None)
@@ -665,7 +711,10 @@ impl Job {
             let error = st.final_error.clone();
             drop(st);
             handler(error.as_ref());
-            return CompletionHandle { job: Weak::new(), key: 0 };
+            return CompletionHandle {
+                job: Weak::new(),
+                key: 0,
+            };
         }
         let key = st.handlers.insert(Box::new(handler));
         CompletionHandle {
@@ -748,7 +797,9 @@ fn child_cause(st: &mut State) -> CoroutineError {
         return cause.clone();
     }
     let cause = match (&st.failure, &st.cancellation) {
-        (Some(failure), _) => CoroutineError::cancelled("parent job is cancelling", Some(failure.clone())),
+        (Some(failure), _) => {
+            CoroutineError::cancelled("parent job is cancelling", Some(failure.clone()))
+        }
         (None, Some(cancellation)) => cancellation.clone(),
         (None, None) => CoroutineError::cancelled("parent job is cancelling", None),
     };
@@ -797,7 +848,9 @@ impl CompletionHandle {
 
 impl fmt::Debug for CompletionHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompletionHandle").field("key", &self.key).finish()
+        f.debug_struct("CompletionHandle")
+            .field("key", &self.key)
+            .finish()
     }
 }
 
