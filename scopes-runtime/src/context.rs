@@ -49,7 +49,7 @@ pub trait ContextElement: Any + Send + Sync + fmt::Debug {}
     message = "`{Self}` cannot be added to a coroutine context",
     label = "not a context element",
     note = "a context is built from elements: `Job::new()`, `Job::supervisor()`, `CoroutineName::new(..)`, `CoroutineExceptionHandler::new(..)`, `NonCancellable`, a dispatcher, or your own type with `context_element!`",
-    note = "a launched `Coroutine` is a handle, not a job: to give a scope its own job, use `Job::new()` or `Job::supervisor()`"
+    note = "if this is the `Coroutine` that `launch` returned: it is a handle, not a job; to give a scope its own job, use `Job::new()` or `Job::supervisor()`"
 )]
 pub trait IntoContext {
     /// The element (or context) as a context.
