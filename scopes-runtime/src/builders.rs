@@ -174,6 +174,9 @@ pin_project! {
         timer: Option<Sleep>,
         timed_out: Option<CoroutineError>,
         shielded: bool,
+        // Until it returns, dropping this future abandons the job: its failure then goes up.
+        // Declared before `done`, whose drop may finalize the job.
+        abandon: AbandonOnDrop,
         // Marks the body done if the caller drops this future (it was cancelled).
         done: Option<BodyDone>,
         // Counted from the caller's frame outwards for a `NonCancellable` context.
@@ -199,6 +202,7 @@ where
             timed_out: None,
             shielded: false,
             done: None,
+            abandon: AbandonOnDrop(None),
             section: None,
             value: None,
             join: None,
@@ -230,6 +234,7 @@ where
             }
             let frame = scoped_frame(kind, extra);
             *this.done = Some(BodyDone::new(frame.job().clone()));
+            this.abandon.0 = Some(frame.job().clone());
             if frame.context().contains::<NonCancellable>() {
                 *this.section = Some(NonCancellableGuard::enter(frame.parent().cloned()));
             }
@@ -279,6 +284,7 @@ where
         }
         let join = this.join.as_mut().expect("set above");
         ready!(Pin::new(join).poll(cx));
+        this.abandon.0 = None;
         *this.section = None;
         Poll::Ready(match frame.job().final_error() {
             Some(error) => match &this.timed_out {
@@ -289,6 +295,17 @@ where
                 CoroutineError::cancelled("the scope completed without its block's value", None)
             }),
         })
+    }
+}
+
+/// Abandons a scoped job if its future is dropped before it returned.
+struct AbandonOnDrop(Option<Job>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take() {
+            job.abandon();
+        }
     }
 }
 

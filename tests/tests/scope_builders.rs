@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use scopes::prelude::*;
 use scopes::{JobState, try_current_scope};
-use scopes_tests::{Steps, TestError};
+use scopes_tests::{Recorder, Steps, TestError};
 
 #[tokio::test(start_paused = true)]
 async fn coroutine_scope_waits_for_every_child_before_returning() {
@@ -242,4 +242,37 @@ async fn ten_thousand_nested_coroutine_scopes() {
         })
         .unwrap();
     assert_eq!(handle.join().unwrap().unwrap(), depth);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_inside_a_scope_whose_caller_was_cancelled_is_not_lost() {
+    // The caller is cancelled, so nobody will receive the scope's result; a child of the scope
+    // then fails in its cleanup. The failure goes up to the caller, which reports it.
+    let recorder = Recorder::new();
+    let scope = Scope::new(Job::supervisor() + recorder.handler());
+    let caller = scope.launch(async {
+        let _ = coroutine_scope(|inner| async move {
+            inner.launch(try_finally(delay(Duration::from_secs(3600)), async {
+                delay(Duration::from_secs(1)).await;
+                Err::<(), _>(TestError("cleanup failed after the caller was cancelled"))
+            }));
+            delay(Duration::from_secs(3600)).await;
+            Ok::<_, CoroutineError>(())
+        })
+        .await;
+    });
+    yield_now().await;
+    caller.cancel_and_join().await;
+    assert_eq!(
+        recorder.messages(),
+        vec!["cleanup failed after the caller was cancelled"]
+    );
+    assert_eq!(
+        caller
+            .final_error()
+            .unwrap()
+            .downcast_ref::<TestError>()
+            .map(|e| e.0),
+        Some("cleanup failed after the caller was cancelled")
+    );
 }

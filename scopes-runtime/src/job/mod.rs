@@ -188,6 +188,8 @@ struct State {
     handlers: Slab<Handler>,
     waiters: Slab<Waker>,
     lazy_start: Option<LazyStart>,
+    /// A scoped job whose caller dropped it: nobody will receive its result.
+    abandoned: bool,
 }
 
 pub(crate) struct JobInner {
@@ -366,6 +368,7 @@ impl Job {
                     handlers: Slab::default(),
                     waiters: Slab::default(),
                     lazy_start: None,
+                    abandoned: false,
                 }),
                 driver: AtomicWaker::new(),
                 slot_in_parent: AtomicUsize::new(usize::MAX),
@@ -528,6 +531,11 @@ impl Job {
         schedule([Effect::Finalize(self.clone())]);
     }
 
+    /// Marks a scoped job whose caller dropped it, so its failure goes to its parent.
+    pub(crate) fn abandon(&self) {
+        lock(&self.inner.state).abandoned = true;
+    }
+
     /// Completes a standalone job: it becomes final once all its children are. Returns true
     /// the first time, false if it was already completing, cancelled or final, or if this is a
     /// coroutine's job (a coroutine completes when its body does).
@@ -597,11 +605,14 @@ impl Job {
         let handlers: Vec<Handler> = st.handlers.drain().collect();
         let waiters: Vec<Waker> = st.waiters.drain().collect();
         let parent = st.parent.take();
+        // A scoped job returns its failure to its caller, unless the caller is gone: then it
+        // goes up like a launch's, so it is not lost.
+        let returned_to_caller = self.inner.kind.is_scoped() && !st.abandoned;
         drop(st);
 
         if let Some(error) = final_error.as_ref().filter(|e| e.is_failure()) {
-            let handled = self.inner.kind.is_scoped()
-                || parent.as_ref().is_some_and(|p| p.child_failed(error));
+            let handled =
+                returned_to_caller || parent.as_ref().is_some_and(|p| p.child_failed(error));
             if !handled {
                 match &self.inner.kind {
                     Kind::Launch => exception::handle_coroutine_exception(&self.context(), error),
