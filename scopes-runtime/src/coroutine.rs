@@ -22,6 +22,48 @@ use crate::exception;
 use crate::frame::{self, Frame, Outcome};
 use crate::job::{Job, JobState, Join, Kind, UnhandledSink};
 
+/// The job-state methods that `Coroutine` and `Deferred` share: both are handles on a job.
+macro_rules! delegate_to_job {
+    ($ty:ty $(, $param:ident)?) => {
+        impl$(<$param>)? $ty {
+            /// The coroutine's job (for its state, children, completion handlers).
+            pub fn job(&self) -> &Job {
+                &self.job
+            }
+
+            /// Cancels the coroutine and its children.
+            pub fn cancel(&self) {
+                self.job.cancel()
+            }
+
+            /// Starts a lazy coroutine; see [`Job::start`].
+            pub fn start(&self) -> bool {
+                self.job.start()
+            }
+
+            /// The current state.
+            pub fn state(&self) -> JobState {
+                self.job.state()
+            }
+
+            /// See [`Job::is_active`].
+            pub fn is_active(&self) -> bool {
+                self.job.is_active()
+            }
+
+            /// See [`Job::is_completed`].
+            pub fn is_completed(&self) -> bool {
+                self.job.is_completed()
+            }
+
+            /// See [`Job::is_cancelled`].
+            pub fn is_cancelled(&self) -> bool {
+                self.job.is_cancelled()
+            }
+        }
+    };
+}
+
 /// When a coroutine starts, with kotlinx's meanings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum CoroutineStart {
@@ -198,20 +240,10 @@ impl Coroutine {
         Coroutine { job }
     }
 
-    /// The coroutine's job (for its state, children, completion handlers).
-    pub fn job(&self) -> &Job {
-        &self.job
-    }
-
     /// Waits until the coroutine and all its children are final. Does not return its failure
     /// (ask [`final_error`](Self::final_error)). Starts a lazy coroutine.
     pub fn join(&self) -> Join {
         self.job.join()
-    }
-
-    /// Cancels the coroutine and its children.
-    pub fn cancel(&self) {
-        self.job.cancel()
     }
 
     /// Cancels, then waits until final. From inside the coroutine itself it returns at once
@@ -220,36 +252,13 @@ impl Coroutine {
         self.job.cancel_and_join().await
     }
 
-    /// Starts a lazy coroutine; see [`Job::start`].
-    pub fn start(&self) -> bool {
-        self.job.start()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> JobState {
-        self.job.state()
-    }
-
-    /// See [`Job::is_active`].
-    pub fn is_active(&self) -> bool {
-        self.job.is_active()
-    }
-
-    /// See [`Job::is_completed`].
-    pub fn is_completed(&self) -> bool {
-        self.job.is_completed()
-    }
-
-    /// See [`Job::is_cancelled`].
-    pub fn is_cancelled(&self) -> bool {
-        self.job.is_cancelled()
-    }
-
     /// The error it ended with, once final; `None` for a normal end.
     pub fn final_error(&self) -> Option<CoroutineError> {
         self.job.final_error()
     }
 }
+
+delegate_to_job!(Coroutine);
 
 impl fmt::Debug for Coroutine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -341,40 +350,12 @@ impl<T: Send + 'static> Deferred<T> {
     }
 }
 
+delegate_to_job!(Deferred<T>, T);
+
 impl<T> Deferred<T> {
-    /// The coroutine's job.
-    pub fn job(&self) -> &Job {
-        &self.job
-    }
-
-    /// Cancels the coroutine; awaiters get a cancellation error.
-    pub fn cancel(&self) {
-        self.job.cancel()
-    }
-
     /// Waits until final, without taking the result.
     pub fn join(&self) -> Join {
         self.job.join()
-    }
-
-    /// Starts a lazy `async_`; see [`Job::start`].
-    pub fn start(&self) -> bool {
-        self.job.start()
-    }
-
-    /// See [`Job::is_active`].
-    pub fn is_active(&self) -> bool {
-        self.job.is_active()
-    }
-
-    /// See [`Job::is_completed`].
-    pub fn is_completed(&self) -> bool {
-        self.job.is_completed()
-    }
-
-    /// See [`Job::is_cancelled`].
-    pub fn is_cancelled(&self) -> bool {
-        self.job.is_cancelled()
     }
 
     /// The outcome, once final (the value cloned); `None` while it runs.

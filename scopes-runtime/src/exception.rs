@@ -5,7 +5,8 @@
 //! [`CoroutineExceptionHandler`] in that coroutine's context; with none, to the global handler.
 //! The default global handler writes one line to stderr that names the coroutine. A handler that
 //! panics is itself caught and reported to the global handler; a panicking global handler falls
-//! back to the default line. Nothing is lost.
+//! back to the default line. Nothing is lost. With the `tracing` feature, the default handler
+//! also emits a `tracing` error event.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -138,4 +139,6 @@ fn default_report(context: &CoroutineContext, error: &CoroutineError) {
         n => format!(" (+{n} suppressed)"),
     };
     eprintln!("scopes: unhandled failure in {who}: {error}{more}");
+    #[cfg(feature = "tracing")]
+    tracing::error!(coroutine = %who, error = %error, suppressed, "scopes: unhandled coroutine failure");
 }
