@@ -358,13 +358,12 @@ async fn a_pure_cpu_loop_cooperates_through_is_active() {
     let flag = after_loop.clone();
     let c = scope.launch(async move {
         started_tx.send(()).unwrap();
-        let mut spins = 0u64;
         while is_active() {
-            spins = spins.wrapping_add(1); // no await in the loop
-            std::hint::spin_loop();
+            std::hint::spin_loop(); // no await in the loop
         }
-        // Cooperative: the loop saw the cancellation and the code after it runs.
-        flag.store(spins > 0, Ordering::SeqCst);
+        // Cooperative: the loop saw the cancellation (maybe before its first turn, under load)
+        // and the code after it runs.
+        flag.store(true, Ordering::SeqCst);
     });
     tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
         .await
