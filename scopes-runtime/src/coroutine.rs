@@ -188,28 +188,27 @@ where
         drop(task);
         return job;
     }
-    match start {
-        CoroutineStart::Default | CoroutineStart::Atomic => dispatcher::spawn(&context, task),
-        CoroutineStart::Lazy => {
-            let start_context = context.clone();
-            let refused =
-                job.set_lazy_start(Box::new(move || dispatcher::spawn(&start_context, task)));
-            // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
-            drop(refused);
+    let dispatcher = dispatcher::dispatcher_for(&context);
+    let in_place = start == CoroutineStart::Undispatched
+        || (start == CoroutineStart::Default && dispatcher.runs_in_place_here());
+    if start == CoroutineStart::Lazy {
+        let refused = job.set_lazy_start(Box::new(move || dispatcher.spawn(task)));
+        // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
+        drop(refused);
+    } else if in_place {
+        let mut task = Box::pin(task);
+        // The first poll runs here; the task's own first poll re-registers its waker, so
+        // a no-op waker is enough for this one.
+        let mut cx = Context::from_waker(Waker::noop());
+        let runtime = tokio::runtime::Handle::try_current()
+            .is_err()
+            .then(|| dispatcher.handle());
+        let _enter = runtime.as_ref().map(|h| h.enter());
+        if task.as_mut().poll(&mut cx).is_pending() {
+            dispatcher.spawn(task);
         }
-        CoroutineStart::Undispatched => {
-            let mut task = Box::pin(task);
-            // The first poll runs here; the task's own first poll re-registers its waker, so
-            // a no-op waker is enough for this one.
-            let mut cx = Context::from_waker(Waker::noop());
-            let runtime = tokio::runtime::Handle::try_current()
-                .is_err()
-                .then(|| dispatcher::handle_for(&context));
-            let _enter = runtime.as_ref().map(|h| h.enter());
-            if task.as_mut().poll(&mut cx).is_pending() {
-                dispatcher::spawn(&context, task);
-            }
-        }
+    } else {
+        dispatcher.spawn(task);
     }
     job
 }

@@ -340,6 +340,7 @@ plain_results!(
     Duration,
     std::time::Instant,
     std::path::PathBuf,
+    std::thread::ThreadId,
 );
 
 macro_rules! plain_generic_results {

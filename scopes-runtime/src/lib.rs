@@ -38,7 +38,10 @@ pub use cancel::{
 pub use context::{ContextElement, CoroutineContext, CoroutineName, IntoContext};
 pub use coroutine::{Await, Coroutine, CoroutineStart, Deferred};
 pub use debug::{CoroutineId, is_debug_mode, set_debug_mode};
-pub use dispatcher::{Dispatcher, Dispatchers};
+pub use dispatcher::{
+    Dispatcher, DispatcherError, Dispatchers, IO_PARALLELISM_ENV, MainThread, current_dispatcher,
+    require_dispatcher, run_main,
+};
 pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind};
 pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,

@@ -131,17 +131,20 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// A scope with `context`, plus a new `Job::new()` if it holds no job, plus the current tokio
-    /// runtime as its dispatcher if it names none. Use `()` for an empty context.
+    /// A scope with `context`, plus a new `Job::new()` if it holds no job, plus a dispatcher if
+    /// it names none: the tokio runtime it is created in, or `Dispatchers::default()` outside
+    /// any runtime. Use `()` for an empty context.
     pub fn new(context: impl IntoContext) -> Scope {
         let mut context = context.into_context();
         if context.job().is_none() {
             context = context.with_job(Job::new());
         }
         if !context.contains::<Dispatcher>() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                context = context.with(Dispatchers::from_handle(runtime));
-            }
+            let dispatcher = match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => Dispatchers::from_handle(runtime),
+                Err(_) => Dispatchers::default(),
+            };
+            context = context.with(dispatcher);
         }
         Scope {
             handle: ScopeHandle { context },

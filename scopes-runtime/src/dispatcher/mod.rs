@@ -1,0 +1,453 @@
+//! Dispatchers: which threads run a coroutine.
+//!
+//! Everything runs on tokio. A [`Dispatcher`] is a context element; a coroutine runs on the
+//! dispatcher in its context, and `with_context(dispatcher, ..)` hops there and back.
+//!
+//! | dispatcher | runs coroutines on | at once |
+//! |---|---|---|
+//! | [`Dispatchers::default()`] | the default runtime's workers (yours, if installed) | the core count, at least 2 |
+//! | [`Dispatchers::io()`] | that runtime's blocking pool: blocking calls are fine here | 64, or the core count if larger (`SCOPES_IO_PARALLELISM`) |
+//! | [`limited_parallelism(n)`](Dispatcher::limited_parallelism) | its parent's threads | `n`; a view of `io()` is not capped by io's limit, a view of `default()` is capped by default's threads |
+//! | [`Dispatchers::main()`] | the one main thread ([`run_main`], [`MainThread`]) | 1 |
+//! | [`Dispatchers::unconfined()`] | whatever thread starts or wakes it | - |
+//! | [`Dispatchers::from_handle(h)`](Dispatchers::from_handle) | your tokio runtime | its workers |
+//!
+//! A scope whose context names no dispatcher uses the tokio runtime it was created in
+//! (`Scope::new` records it), so a `#[tokio::main]` program gets no second runtime it did not
+//! ask for; outside any runtime it uses `default()`. To make `default()` and `io()` use your
+//! runtime too, call [`Dispatchers::install_default`] before their first use.
+//!
+//! # Contracts
+//!
+//! Code can state the dispatcher it needs: switch with `with_context(d, ..)` (no hop when
+//! already there), or check with [`require_dispatcher`], which knows views: code on
+//! `io().limited_parallelism(50)` satisfies a requirement for `io()`. The check is the same in
+//! debug and release builds (it is a few pointer comparisons) and returns an error that names
+//! both dispatchers; it never panics.
+
+mod limited;
+mod main_thread;
+mod task;
+mod unconfined;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::thread::ThreadId;
+
+use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+
+use crate::context::{ContextElement, CoroutineContext};
+use limited::{Base, Limited};
+pub use main_thread::{MainThread, run_main};
+
+/// Decides which threads run a coroutine. Cheap to clone; clones are the same dispatcher.
+///
+/// ```
+/// use scopes_runtime::Dispatchers;
+///
+/// let view = Dispatchers::io().limited_parallelism(50);
+/// assert_eq!(view.to_string(), "Dispatchers.IO.limitedParallelism(50)");
+/// assert!(view.serves(&Dispatchers::io()));
+/// assert!(!Dispatchers::io().serves(&view));
+/// ```
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+enum Inner {
+    Runtime {
+        handle: Handle,
+        name: Option<&'static str>,
+    },
+    Limited {
+        view: Arc<Limited>,
+        /// The dispatcher this is a view of (`None` for `io()`, the root of the blocking pool).
+        parent: Option<Dispatcher>,
+        name: String,
+    },
+    Unconfined,
+    Main {
+        handle: Handle,
+        thread: ThreadId,
+        /// For `main_immediate()`: the plain main dispatcher it is a variant of.
+        immediate_of: Option<Dispatcher>,
+    },
+}
+
+/// The dispatchers.
+#[derive(Debug)]
+pub struct Dispatchers(());
+
+static DEFAULT: OnceLock<Dispatcher> = OnceLock::new();
+static DEFAULT_RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static IO: OnceLock<Dispatcher> = OnceLock::new();
+static UNCONFINED: OnceLock<Dispatcher> = OnceLock::new();
+
+/// The environment variable that sets how many `io()` coroutines run at once.
+pub const IO_PARALLELISM_ENV: &str = "SCOPES_IO_PARALLELISM";
+
+impl Dispatchers {
+    /// For CPU work: the default runtime's worker threads (the core count, at least 2). Built
+    /// on first use, unless the program installed its own runtime with
+    /// [`install_default`](Self::install_default).
+    pub fn default() -> Dispatcher {
+        DEFAULT
+            .get_or_init(|| {
+                let runtime = DEFAULT_RUNTIME.get_or_init(|| {
+                    let workers = std::thread::available_parallelism()
+                        .map_or(2, |n| n.get())
+                        .max(2);
+                    Builder::new_multi_thread()
+                        .worker_threads(workers)
+                        .thread_name("scopes-default")
+                        .enable_all()
+                        .build()
+                        .expect("scopes: cannot build the default runtime")
+                });
+                Dispatcher::runtime(runtime.handle().clone(), Some("Dispatchers.Default"))
+            })
+            .clone()
+    }
+
+    /// Makes `handle`'s runtime the one behind `default()` and `io()`. Call it before their
+    /// first use (a `#[tokio::main]` program: first thing in `main`).
+    ///
+    /// # Errors
+    ///
+    /// If `default()` was used or installed already.
+    pub fn install_default(handle: Handle) -> Result<(), DispatcherError> {
+        let mut installed = false;
+        DEFAULT.get_or_init(|| {
+            installed = true;
+            Dispatcher::runtime(handle, Some("Dispatchers.Default"))
+        });
+        if installed {
+            Ok(())
+        } else {
+            Err(DispatcherError(
+                "Dispatchers::install_default: the default dispatcher is in use already; install \
+                 your runtime before the first use of `default()` or `io()`"
+                    .into(),
+            ))
+        }
+    }
+
+    /// For blocking work (files, blocking clients, `std::thread::sleep`): the default runtime's
+    /// blocking pool, at most 64 (or the core count, if larger) coroutines at once; the
+    /// environment variable `SCOPES_IO_PARALLELISM` sets another limit.
+    ///
+    /// # Panics
+    ///
+    /// On first use, if `SCOPES_IO_PARALLELISM` is set to something other than a positive
+    /// integer.
+    pub fn io() -> Dispatcher {
+        IO.get_or_init(|| {
+            let handle = Dispatchers::default().handle().clone();
+            Dispatcher {
+                inner: Arc::new(Inner::Limited {
+                    view: Limited::new(Base::Blocking(handle), io_parallelism()),
+                    parent: None,
+                    name: "Dispatchers.IO".into(),
+                }),
+            }
+        })
+        .clone()
+    }
+
+    /// Runs a coroutine in place: in the thread that starts it until its first suspension, then
+    /// in whatever thread wakes it. For code that must not hop, such as tests of ordering; not
+    /// for general use.
+    pub fn unconfined() -> Dispatcher {
+        UNCONFINED
+            .get_or_init(|| Dispatcher {
+                inner: Arc::new(Inner::Unconfined),
+            })
+            .clone()
+    }
+
+    /// The main thread: see [`run_main`] and [`MainThread`].
+    ///
+    /// # Panics
+    ///
+    /// If no main thread is installed; the message says how to install one. Use
+    /// [`try_main`](Self::try_main) to ask.
+    pub fn main() -> Dispatcher {
+        Self::try_main().expect(main_thread::NOT_INSTALLED)
+    }
+
+    /// The main thread, or an error that says how to install one.
+    pub fn try_main() -> Result<Dispatcher, DispatcherError> {
+        main_thread::installed().ok_or_else(|| DispatcherError(main_thread::NOT_INSTALLED.into()))
+    }
+
+    /// The main thread, running a coroutine in place when it is started from the main thread
+    /// itself (no dispatch), and dispatching otherwise.
+    ///
+    /// # Panics
+    ///
+    /// If no main thread is installed.
+    pub fn main_immediate() -> Dispatcher {
+        let main = Self::main();
+        match &*main.inner {
+            Inner::Main { handle, thread, .. } => Dispatcher {
+                inner: Arc::new(Inner::Main {
+                    handle: handle.clone(),
+                    thread: *thread,
+                    immediate_of: Some(main.clone()),
+                }),
+            },
+            _ => unreachable!("the main dispatcher is a Main"),
+        }
+    }
+
+    /// A tokio runtime of yours as a dispatcher: coroutines on it are spawned on `handle`.
+    pub fn from_handle(handle: Handle) -> Dispatcher {
+        Dispatcher::runtime(handle, None)
+    }
+}
+
+fn io_parallelism() -> usize {
+    match std::env::var(IO_PARALLELISM_ENV) {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("{IO_PARALLELISM_ENV} must be a positive integer, but it is {value:?}"),
+        },
+        Err(_) => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(64),
+    }
+}
+
+impl Dispatcher {
+    fn runtime(handle: Handle, name: Option<&'static str>) -> Dispatcher {
+        Dispatcher {
+            inner: Arc::new(Inner::Runtime { handle, name }),
+        }
+    }
+
+    fn main_for(handle: Handle, thread: ThreadId) -> Dispatcher {
+        Dispatcher {
+            inner: Arc::new(Inner::Main {
+                handle,
+                thread,
+                immediate_of: None,
+            }),
+        }
+    }
+
+    /// A view of this dispatcher that never runs more than `parallelism` of its coroutines at
+    /// once, on this dispatcher's threads. A view of `io()` is not capped by io's limit; a view
+    /// of `default()` is capped by default's threads; a view of a view by both. Views are cheap;
+    /// each call makes a new one with its own count.
+    ///
+    /// ```
+    /// use scopes_runtime::Dispatchers;
+    ///
+    /// let writers = Dispatchers::io().limited_parallelism(4);
+    /// assert_eq!(writers.parallelism(), Some(4));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `parallelism` is 0, or for `Dispatchers::unconfined()`, which runs coroutines wherever
+    /// they are woken and so cannot be limited.
+    pub fn limited_parallelism(&self, parallelism: usize) -> Dispatcher {
+        assert!(
+            parallelism > 0,
+            "{self}.limited_parallelism(0): the parallelism must be at least 1"
+        );
+        let name = format!("{self}.limitedParallelism({parallelism})");
+        let view = match &*self.inner {
+            Inner::Runtime { handle, .. } => {
+                Limited::new(Base::Runtime(handle.clone()), parallelism)
+            }
+            Inner::Limited {
+                view, parent: None, ..
+            } => {
+                // The root of the blocking pool: its views have their own count.
+                Limited::new(Base::Blocking(view.handle().clone()), parallelism)
+            }
+            Inner::Limited { view, .. } if parallelism >= view.parallelism() => {
+                return self.clone();
+            }
+            Inner::Limited { view, .. } => Limited::new(Base::View(view.clone()), parallelism),
+            // One thread is at most `parallelism` already.
+            Inner::Main { .. } => return self.clone(),
+            Inner::Unconfined => panic!(
+                "Dispatchers.Unconfined.limited_parallelism({parallelism}): the unconfined dispatcher \
+                 runs coroutines wherever they are woken and cannot be limited; limit a view of \
+                 `Dispatchers::default()` or `Dispatchers::io()` instead"
+            ),
+        };
+        Dispatcher {
+            inner: Arc::new(Inner::Limited {
+                view,
+                parent: Some(self.clone()),
+                name,
+            }),
+        }
+    }
+
+    /// How many of its coroutines this dispatcher runs at once, where it sets a limit itself
+    /// (views and `io()`; 1 for `main()`).
+    pub fn parallelism(&self) -> Option<usize> {
+        match &*self.inner {
+            Inner::Limited { view, .. } => Some(view.parallelism()),
+            Inner::Main { .. } => Some(1),
+            Inner::Runtime { .. } | Inner::Unconfined => None,
+        }
+    }
+
+    /// True if code running on `self` satisfies a requirement for `required`: they are the
+    /// same dispatcher, or `self` is a view (of a view...) of `required`. `main_immediate()`
+    /// serves `main()`.
+    pub fn serves(&self, required: &Dispatcher) -> bool {
+        let mut current = Some(self);
+        while let Some(d) = current {
+            if d.ptr_eq(required) {
+                return true;
+            }
+            current = d.logical_parent();
+        }
+        false
+    }
+
+    fn logical_parent(&self) -> Option<&Dispatcher> {
+        match &*self.inner {
+            Inner::Limited { parent, .. } => parent.as_ref(),
+            Inner::Main { immediate_of, .. } => immediate_of.as_ref(),
+            Inner::Runtime { .. } | Inner::Unconfined => None,
+        }
+    }
+
+    /// True if both are the same dispatcher.
+    pub fn ptr_eq(&self, other: &Dispatcher) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The tokio runtime whose context this dispatcher's coroutines run in (for `unconfined()`,
+    /// the current runtime, else the default one).
+    pub fn handle(&self) -> Handle {
+        match &*self.inner {
+            Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => handle.clone(),
+            Inner::Limited { view, .. } => view.handle().clone(),
+            Inner::Unconfined => {
+                Handle::try_current().unwrap_or_else(|_| Dispatchers::default().handle())
+            }
+        }
+    }
+
+    /// True for `main_immediate()` on the main thread: a coroutine started here runs in place
+    /// until its first suspension, and `with_context` does not hop. (`unconfined()` runs in
+    /// place by its own scheduler.)
+    pub(crate) fn runs_in_place_here(&self) -> bool {
+        matches!(&*self.inner, Inner::Main { thread, immediate_of: Some(_), .. } if *thread == std::thread::current().id())
+    }
+
+    /// Runs a coroutine's task here.
+    pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+        match &*self.inner {
+            Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => drop(handle.spawn(task)),
+            Inner::Limited { view, .. } => view.spawn(Box::pin(task)),
+            Inner::Unconfined => unconfined::spawn(Box::pin(task), self.handle()),
+        }
+    }
+}
+
+impl fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Dispatcher {
+    /// Kotlin's names: `Dispatchers.Default`, `Dispatchers.IO.limitedParallelism(50)`,
+    /// `Dispatchers.Main.immediate`; `TokioRuntime(multi_thread)` for a runtime of yours.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            Inner::Runtime {
+                name: Some(name), ..
+            } => f.write_str(name),
+            Inner::Runtime { handle, name: None } => match handle.runtime_flavor() {
+                RuntimeFlavor::CurrentThread => f.write_str("TokioRuntime(current_thread)"),
+                RuntimeFlavor::MultiThread => f.write_str("TokioRuntime(multi_thread)"),
+                _ => f.write_str("TokioRuntime"),
+            },
+            Inner::Limited { name, .. } => f.write_str(name),
+            Inner::Unconfined => f.write_str("Dispatchers.Unconfined"),
+            Inner::Main {
+                immediate_of: None, ..
+            } => f.write_str("Dispatchers.Main"),
+            Inner::Main { .. } => f.write_str("Dispatchers.Main.immediate"),
+        }
+    }
+}
+
+impl ContextElement for Dispatcher {}
+crate::__context_add!(Dispatcher);
+
+/// A dispatcher misuse: a contract not met, `main()` not installed, a default installed too
+/// late. The message names what was expected and what was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DispatcherError(String);
+
+impl fmt::Display for DispatcherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DispatcherError {}
+
+/// The dispatcher of the running coroutine; `None` outside coroutines (or in a context without
+/// one).
+pub fn current_dispatcher() -> Option<Dispatcher> {
+    crate::frame::with_current(|f| f.and_then(|f| f.context().get::<Dispatcher>().cloned()))
+}
+
+/// Checks that the running coroutine is on `required` or on a view of it.
+///
+/// ```
+/// use scopes_runtime::{require_dispatcher, with_context, Dispatchers};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let on_view = with_context(Dispatchers::io().limited_parallelism(50), async {
+///     require_dispatcher(&Dispatchers::io())
+/// });
+/// assert!(on_view.await.is_ok());
+///
+/// let on_default = with_context(Dispatchers::default(), async { require_dispatcher(&Dispatchers::io()) });
+/// let err = on_default.await.unwrap_err();
+/// assert_eq!(err.to_string(), "expected Dispatchers.IO, but running on Dispatchers.Default");
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// If the coroutine runs elsewhere, or outside any coroutine; the message names the expected
+/// and the actual dispatcher.
+pub fn require_dispatcher(required: &Dispatcher) -> Result<(), DispatcherError> {
+    match current_dispatcher() {
+        Some(actual) if actual.serves(required) => Ok(()),
+        Some(actual) => Err(DispatcherError(format!(
+            "expected {required}, but running on {actual}"
+        ))),
+        None => Err(DispatcherError(format!(
+            "expected {required}, but running outside any coroutine's dispatcher"
+        ))),
+    }
+}
+
+/// The dispatcher a coroutine with `context` runs on: the context's, else the current tokio
+/// runtime, else `default()`.
+pub(crate) fn dispatcher_for(context: &CoroutineContext) -> Dispatcher {
+    match context.get::<Dispatcher>() {
+        Some(dispatcher) => dispatcher.clone(),
+        None => match Handle::try_current() {
+            Ok(handle) => Dispatchers::from_handle(handle),
+            Err(_) => Dispatchers::default(),
+        },
+    }
+}
