@@ -8,8 +8,9 @@
 //! the block and its children.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -18,8 +19,9 @@ use tokio::time::Sleep;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
-use crate::coroutine::BodyDone;
-use crate::error::{CoroutineError, CoroutineResult};
+use crate::coroutine::{BodyDone, CoroutineTask};
+use crate::dispatcher::Dispatcher;
+use crate::error::{CoroutineError, CoroutineResult, lock};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
 use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
@@ -53,7 +55,7 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    Scoped::new(Kind::Scope, CoroutineContext::new(), None, block)
+    Scoped::<_, _, InPlace>::new(Kind::Scope, CoroutineContext::new(), None, block)
 }
 
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
@@ -67,18 +69,25 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    Scoped::new(Kind::SupervisorScope, CoroutineContext::new(), None, block)
+    Scoped::<_, _, InPlace>::new(Kind::SupervisorScope, CoroutineContext::new(), None, block)
 }
 
 /// Runs `body` with `context` added to the current context, as a scoped coroutine, and returns
 /// its result. Kotlin's `withContext`.
 ///
-/// With [`NonCancellable`] in `context`, the body runs to its end even when the caller is
-/// cancelled: the caller's cancellation waits for it (for async cleanup). A `Job` in `context`
-/// becomes the parent of the scoped coroutine.
+/// - With a dispatcher other than the current one, the body runs there, in a task of its own,
+///   and the result, failure or panic comes back; on the same dispatcher it runs in place (no
+///   hop). The caller waits for the body even when it is cancelled meanwhile: the cancellation
+///   reaches the body through the job tree, and the body's `NonCancellable` sections finish.
+/// - With [`NonCancellable`], the body runs to its end even when the caller is cancelled: the
+///   caller's cancellation waits for it. For cleanup that borrows, see [`non_cancellable`].
+/// - A `Job` in `context` becomes the parent of the scoped coroutine.
+///
+/// The body may run on another thread, hence `Send + 'static`; [`coroutine_scope`] runs a block
+/// in place and may borrow.
 ///
 /// ```
-/// use scopes_runtime::{with_context, current_context, CoroutineName};
+/// use scopes_runtime::{with_context, current_context, CoroutineName, Dispatchers};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let name = with_context(CoroutineName::new("io"), async {
@@ -86,6 +95,12 @@ where
 /// })
 /// .await;
 /// assert_eq!(name.unwrap(), "io");
+///
+/// let read = with_context(Dispatchers::io(), async {
+///     std::fs::read_to_string("Cargo.toml").map(|text| text.len()) // blocking is fine on io()
+/// })
+/// .await;
+/// assert!(read.unwrap() > 0);
 /// # }
 /// ```
 pub fn with_context<Fut>(
@@ -93,10 +108,35 @@ pub fn with_context<Fut>(
     body: Fut,
 ) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
 where
+    Fut: Future + Send + 'static,
+    Fut::Output: CoroutineResult,
+    ValueOf<Fut>: Send + 'static,
+{
+    Scoped::<_, _, Hopping>::new(Kind::Scope, context.into_context(), None, move |_| body)
+}
+
+/// Runs `body` in place to its end even when the caller is cancelled: the caller's
+/// cancellation waits for it. `with_context(NonCancellable, body)` for a body that borrows.
+///
+/// ```
+/// use scopes_runtime::non_cancellable;
+///
+/// # struct Conn; impl Conn { async fn flush(&mut self) {} }
+/// # async fn demo(conn: &mut Conn) {
+/// non_cancellable(conn.flush()).await.unwrap();
+/// # }
+/// ```
+pub fn non_cancellable<Fut>(body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    Scoped::new(Kind::Scope, context.into_context(), None, move |_| body)
+    Scoped::<_, _, InPlace>::new(
+        Kind::Scope,
+        NonCancellable.into_context(),
+        None,
+        move |_| body,
+    )
 }
 
 /// Runs `body` as a scoped coroutine with a time limit. On timeout the body and its children
@@ -121,7 +161,7 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    Scoped::new(
+    Scoped::<_, _, InPlace>::new(
         Kind::Scope,
         CoroutineContext::new(),
         Some(duration),
@@ -139,7 +179,7 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult,
 {
-    let mut scoped = std::pin::pin!(Scoped::new(
+    let mut scoped = std::pin::pin!(Scoped::<_, _, InPlace>::new(
         Kind::Scope,
         CoroutineContext::new(),
         Some(duration),
@@ -150,6 +190,60 @@ where
         (Ok(value), _) => Ok(Some(value)),
         (Err(error), Some(own)) if error.ptr_eq(own) => Ok(None),
         (Err(error), _) => Err(error),
+    }
+}
+
+/// Whether a scoped coroutine may run its body on another dispatcher, and how. Only a body that
+/// is `Send + 'static` can; the builders that take no dispatcher run in place.
+trait Hop<Fut: Future>
+where
+    Fut::Output: CoroutineResult,
+{
+    const CAN_HOP: bool;
+    /// Runs `body` in `frame` (a root frame) as a task on `dispatcher`; its value goes to `slot`.
+    fn spawn(
+        dispatcher: &Dispatcher,
+        frame: Arc<Frame>,
+        body: Fut,
+        slot: Arc<Mutex<Option<ValueOf<Fut>>>>,
+    );
+}
+
+/// Runs in place, always.
+struct InPlace;
+
+impl<Fut: Future> Hop<Fut> for InPlace
+where
+    Fut::Output: CoroutineResult,
+{
+    const CAN_HOP: bool = false;
+    fn spawn(_: &Dispatcher, _: Arc<Frame>, _: Fut, _: Arc<Mutex<Option<ValueOf<Fut>>>>) {
+        unreachable!("an in-place scope never hops: CAN_HOP is false")
+    }
+}
+
+/// Hops to the dispatcher in its context when that is not the current one.
+struct Hopping;
+
+impl<Fut> Hop<Fut> for Hopping
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: CoroutineResult,
+    ValueOf<Fut>: Send + 'static,
+{
+    const CAN_HOP: bool = true;
+    fn spawn(
+        dispatcher: &Dispatcher,
+        frame: Arc<Frame>,
+        body: Fut,
+        slot: Arc<Mutex<Option<ValueOf<Fut>>>>,
+    ) {
+        let job = frame.job().clone();
+        let sink = move |output: Fut::Output| {
+            *lock(&slot) = Some(output.into_result()?);
+            Ok(())
+        };
+        dispatcher.spawn(CoroutineTask::new(frame, body, sink, BodyDone::new(job)));
     }
 }
 
@@ -164,7 +258,7 @@ pin_project! {
     /// A scoped coroutine: created at its first poll in the current frame, it drives its body,
     /// fires its timer, then waits for its children and returns the outcome. One future, so a
     /// nested scope costs few stack frames.
-    struct Scoped<F, Fut: Future> where Fut::Output: CoroutineResult {
+    struct Scoped<F, Fut: Future, H> where Fut::Output: CoroutineResult {
         begin: Option<Begin<F>>,
         #[pin]
         body: Option<Fut>,
@@ -182,11 +276,14 @@ pin_project! {
         // Counted from the caller's frame outwards for a `NonCancellable` context.
         section: Option<NonCancellableGuard>,
         value: Option<ValueOf<Fut>>,
+        // Where a body that hopped leaves its value.
+        remote_value: Option<Arc<Mutex<Option<ValueOf<Fut>>>>>,
         join: Option<Join>,
+        hop: PhantomData<H>,
     }
 }
 
-impl<F, Fut> Scoped<F, Fut>
+impl<F, Fut, H> Scoped<F, Fut, H>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
@@ -205,7 +302,9 @@ where
             abandon: AbandonOnDrop(None),
             section: None,
             value: None,
+            remote_value: None,
             join: None,
+            hop: PhantomData,
         }
     }
 
@@ -215,11 +314,12 @@ where
     }
 }
 
-impl<F, Fut> Future for Scoped<F, Fut>
+impl<F, Fut, H> Future for Scoped<F, Fut, H>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
     Fut::Output: CoroutineResult,
+    H: Hop<Fut>,
 {
     type Output = Result<ValueOf<Fut>, CoroutineError>;
 
@@ -233,14 +333,33 @@ where
                     .clone()));
             }
             let frame = scoped_frame(kind, extra);
-            *this.done = Some(BodyDone::new(frame.job().clone()));
             this.abandon.0 = Some(frame.job().clone());
-            if frame.context().contains::<NonCancellable>() {
+            let outer = frame.parent().and_then(|p| p.context().get::<Dispatcher>());
+            let hop_to = frame
+                .context()
+                .get::<Dispatcher>()
+                .filter(|target| H::CAN_HOP && target.needs_hop_from(outer))
+                .cloned();
+            if hop_to.is_some() || frame.context().contains::<NonCancellable>() {
+                // The caller waits for the body: a hopped body, like a `NonCancellable` one, is
+                // not dropped with the caller; the cancellation reaches it through its job.
                 *this.section = Some(NonCancellableGuard::enter(frame.parent().cloned()));
             }
-            this.body
-                .set(Some(block(ScopeHandle::new(frame.context().clone()))));
-            this.timer.set(this.timeout.map(tokio::time::sleep));
+            let handle = ScopeHandle::new(frame.context().clone());
+            match hop_to {
+                Some(target) => {
+                    let slot = Arc::new(Mutex::new(None));
+                    let remote = Frame::new(frame.context().clone(), None);
+                    H::spawn(&target, remote, block(handle), slot.clone());
+                    *this.remote_value = Some(slot);
+                    *this.join = Some(frame.job().join());
+                }
+                None => {
+                    *this.done = Some(BodyDone::new(frame.job().clone()));
+                    this.body.set(Some(block(handle)));
+                    this.timer.set(this.timeout.map(tokio::time::sleep));
+                }
+            }
             *this.frame = Some(frame);
         }
         let frame = this
@@ -291,9 +410,17 @@ where
                 Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
                 _ => Err(error),
             },
-            None => this.value.take().ok_or_else(|| {
-                CoroutineError::cancelled("the scope completed without its block's value", None)
-            }),
+            None => this
+                .value
+                .take()
+                .or_else(|| {
+                    this.remote_value
+                        .as_ref()
+                        .and_then(|slot| lock(slot).take())
+                })
+                .ok_or_else(|| {
+                    CoroutineError::cancelled("the scope completed without its block's value", None)
+                }),
         })
     }
 }

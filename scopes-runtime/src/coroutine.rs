@@ -84,7 +84,7 @@ pub enum CoroutineStart {
 
 pin_project! {
     /// The future a coroutine's tokio task runs.
-    struct CoroutineTask<F, S> {
+    pub(crate) struct CoroutineTask<F, S> {
         // Declared first: dropped before `done` reports the end.
         #[pin]
         body: Option<F>,
@@ -121,6 +121,19 @@ impl Drop for BodyDone {
             ));
         }
         self.finish(Ok(()));
+    }
+}
+
+impl<F, S> CoroutineTask<F, S> {
+    /// The task that drives `body` in `frame` (a root frame) and reports through `done`.
+    pub(crate) fn new(frame: Arc<Frame>, body: F, sink: S, done: BodyDone) -> Self {
+        CoroutineTask {
+            body: Some(body),
+            frame,
+            shielded: false,
+            sink: Some(sink),
+            done,
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! - `frame`: the running body, `current_*()`, and how a cancellation reaches a body.
 //! - `coroutine`: [`Coroutine`], [`Deferred`], [`CoroutineStart`], the task that runs a body.
 //! - `scope`: [`Scope`], [`ScopeHandle`], [`CoroutineScope`], [`current_scope`].
-//! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`].
+//! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`],
+//!   [`non_cancellable`].
 //! - `cancel`: [`NonCancellable`], [`try_finally`], [`is_active`], [`ensure_active`],
 //!   [`delay`], [`yield_now`].
 //! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
@@ -30,7 +31,8 @@ mod job;
 mod scope;
 
 pub use builders::{
-    coroutine_scope, supervisor_scope, with_context, with_timeout, with_timeout_or_none,
+    coroutine_scope, non_cancellable, supervisor_scope, with_context, with_timeout,
+    with_timeout_or_none,
 };
 pub use cancel::{
     NonCancellable, TryFinally, delay, ensure_active, is_active, try_finally, yield_now,

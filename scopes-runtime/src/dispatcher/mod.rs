@@ -346,6 +346,14 @@ impl Dispatcher {
         matches!(&*self.inner, Inner::Main { thread, immediate_of: Some(_), .. } if *thread == std::thread::current().id())
     }
 
+    /// True if a scoped body that names this dispatcher must run elsewhere than on `current`:
+    /// not for the same dispatcher, nor for `unconfined()` and `main_immediate()` on the main
+    /// thread, which run in place.
+    pub(crate) fn needs_hop_from(&self, current: Option<&Dispatcher>) -> bool {
+        let in_place = matches!(&*self.inner, Inner::Unconfined) || self.runs_in_place_here();
+        !in_place && !current.is_some_and(|c| c.ptr_eq(self))
+    }
+
     /// Runs a coroutine's task here.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
         match &*self.inner {
