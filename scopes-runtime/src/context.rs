@@ -41,7 +41,20 @@ use crate::job::Job;
     label = "not a context element",
     note = "a context is built from elements: `Job::new()`, `Job::supervisor()`, `CoroutineName::new(..)`, `CoroutineExceptionHandler::new(..)`, `NonCancellable`, a dispatcher, or your own type with `context_element!`"
 )]
-pub trait ContextElement: Any + Send + Sync + fmt::Debug {}
+pub trait ContextElement: Any + Send + Sync + fmt::Debug {
+    /// Tells apart elements of one type that are different keys (a thread-local element per
+    /// thread-local). Not for user elements.
+    #[doc(hidden)]
+    fn __key_discriminator(&self) -> usize {
+        0
+    }
+
+    /// The thread-local this element sets around every poll, if it is a thread-local element.
+    #[doc(hidden)]
+    fn __thread_local(&self) -> Option<&dyn crate::thread_local::ThreadLocalSwap> {
+        None
+    }
+}
 
 /// Anything that can stand on either side of `+` in a context expression: an element or a whole
 /// context.
@@ -93,7 +106,8 @@ impl CoroutineContext {
         Self::default()
     }
 
-    /// The element of type `E`, if the context holds one.
+    /// The element of type `E`, if the context holds one (the first, for thread-local elements,
+    /// of which a context may hold one per thread-local).
     pub fn get<E: ContextElement>(&self) -> Option<&E> {
         if TypeId::of::<E>() == TypeId::of::<Job>() {
             return self
@@ -131,7 +145,7 @@ impl CoroutineContext {
         let kept: Vec<_> = self
             .elements()
             .iter()
-            .filter(|e| key_of(e) != key)
+            .filter(|e| key_of(e).0 != key)
             .cloned()
             .collect();
         CoroutineContext {
@@ -149,7 +163,7 @@ impl CoroutineContext {
             return self.with_job(job.take().expect("the slot was just filled"));
         }
         let element = slot.expect("the slot is still full");
-        let key = TypeId::of::<E>();
+        let key = (TypeId::of::<E>(), element.__key_discriminator());
         let mut kept: Vec<Arc<dyn ContextElement>> = self
             .elements()
             .iter()
@@ -174,7 +188,7 @@ impl CoroutineContext {
     /// Every element: the plain ones in the order they were added, then the job, then the
     /// dispatcher.
     pub fn iter(&self) -> impl Iterator<Item = &dyn ContextElement> + '_ {
-        let is_dispatcher = |e: &&Arc<dyn ContextElement>| key_of(e) == TypeId::of::<Dispatcher>();
+        let is_dispatcher = |e: &&Arc<dyn ContextElement>| key_of(e).0 == TypeId::of::<Dispatcher>();
         let plain = self.elements().iter().filter(move |e| !is_dispatcher(e));
         let dispatcher = self.elements().iter().filter(is_dispatcher);
         let job = self.job.iter().map(|j| j as &dyn ContextElement);
@@ -192,6 +206,15 @@ impl CoroutineContext {
     /// True for the empty context.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The thread-local elements, in order: a frame sets them around every poll.
+    pub(crate) fn thread_locals(&self) -> Vec<Arc<dyn ContextElement>> {
+        self.elements()
+            .iter()
+            .filter(|e| e.__thread_local().is_some())
+            .cloned()
+            .collect()
     }
 
     fn elements(&self) -> &[Arc<dyn ContextElement>] {
@@ -224,9 +247,10 @@ impl CoroutineContext {
     }
 }
 
-/// The key of a stored element: its concrete type (read through the vtable, not of the `dyn`).
-fn key_of(element: &Arc<dyn ContextElement>) -> TypeId {
-    (&**element as &dyn Any).type_id()
+/// The key of a stored element: its concrete type (read through the vtable, not of the `dyn`)
+/// and its discriminator.
+fn key_of(element: &Arc<dyn ContextElement>) -> (TypeId, usize) {
+    ((&**element as &dyn Any).type_id(), element.__key_discriminator())
 }
 
 impl fmt::Debug for CoroutineContext {

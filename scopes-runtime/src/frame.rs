@@ -26,6 +26,7 @@
 //! A frame is *cancelled* for the code inside it when its job is cancelling and no
 //! `NonCancellable` section is running in it.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,13 +38,15 @@ use std::task::{Context, Poll, Waker};
 
 use futures::task::AtomicWaker;
 
-use crate::context::CoroutineContext;
+use crate::context::{ContextElement, CoroutineContext};
 use crate::error::{CoroutineError, lock};
 use crate::job::{Job, Slab};
 
 /// One running body: see the module docs.
 pub(crate) struct Frame {
     context: CoroutineContext,
+    /// The thread-local elements of the context, set around every poll.
+    thread_locals: Vec<Arc<dyn ContextElement>>,
     job: Job,
     parent: Option<Arc<Frame>>,
     non_cancellable: AtomicUsize,
@@ -60,6 +63,7 @@ impl Frame {
             .cloned()
             .expect("a frame's context holds its job");
         Arc::new(Frame {
+            thread_locals: context.thread_locals(),
             context,
             job,
             parent,
@@ -108,19 +112,39 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Frame>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `frame` as the current frame, restoring the previous one after (also when `f`
-/// panics).
+/// Runs `f` with `frame` as the current frame and its thread-local elements set, restoring the
+/// previous frame and values after, in reverse order (also when `f` panics).
 pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Arc<Frame>>);
-    impl Drop for Restore {
+    struct Restore<'a> {
+        frame: Option<Arc<Frame>>,
+        locals: &'a [Arc<dyn ContextElement>],
+        saved: Vec<Box<dyn Any>>,
+    }
+    impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            let previous = self.0.take();
+            for (element, previous) in self.locals.iter().zip(self.saved.drain(..)).rev() {
+                if let Some(local) = element.__thread_local() {
+                    local.restore(previous);
+                }
+            }
+            let previous = self.frame.take();
             CURRENT.with(|c| *c.borrow_mut() = previous);
         }
     }
     let previous = CURRENT.with(|c| c.borrow_mut().replace(frame.clone()));
-    let _restore = Restore(previous);
-    f()
+    let mut restore = Restore {
+        frame: previous,
+        locals: &frame.thread_locals,
+        saved: Vec::new(),
+    };
+    for element in &frame.thread_locals {
+        if let Some(local) = element.__thread_local() {
+            restore.saved.push(local.install());
+        }
+    }
+    let out = f();
+    drop(restore);
+    out
 }
 
 /// Reads the current frame. `f` must not poll, enter or drop frames.

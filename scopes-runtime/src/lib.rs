@@ -16,6 +16,7 @@
 //! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
 //! - `error`: [`CoroutineError`] and [`CoroutineResult`].
 //! - `dispatcher`: [`Dispatcher`], [`Dispatchers`].
+//! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
 
 mod builders;
@@ -29,6 +30,7 @@ mod exception;
 mod frame;
 mod job;
 mod scope;
+mod thread_local;
 
 pub use builders::{
     coroutine_scope, non_cancellable, supervisor_scope, with_context, with_timeout,
@@ -49,6 +51,7 @@ pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };
 pub use job::{CompletionHandle, Job, JobState, Join};
+pub use thread_local::{LocalSlot, ThreadLocalElement, thread_local_element};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };
