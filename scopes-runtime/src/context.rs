@@ -188,7 +188,8 @@ impl CoroutineContext {
     /// Every element: the plain ones in the order they were added, then the job, then the
     /// dispatcher.
     pub fn iter(&self) -> impl Iterator<Item = &dyn ContextElement> + '_ {
-        let is_dispatcher = |e: &&Arc<dyn ContextElement>| key_of(e).0 == TypeId::of::<Dispatcher>();
+        let is_dispatcher =
+            |e: &&Arc<dyn ContextElement>| key_of(e).0 == TypeId::of::<Dispatcher>();
         let plain = self.elements().iter().filter(move |e| !is_dispatcher(e));
         let dispatcher = self.elements().iter().filter(is_dispatcher);
         let job = self.job.iter().map(|j| j as &dyn ContextElement);
@@ -250,7 +251,10 @@ impl CoroutineContext {
 /// The key of a stored element: its concrete type (read through the vtable, not of the `dyn`)
 /// and its discriminator.
 fn key_of(element: &Arc<dyn ContextElement>) -> (TypeId, usize) {
-    ((&**element as &dyn Any).type_id(), element.__key_discriminator())
+    (
+        (&**element as &dyn Any).type_id(),
+        element.__key_discriminator(),
+    )
 }
 
 impl fmt::Debug for CoroutineContext {

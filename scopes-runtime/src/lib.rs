@@ -15,10 +15,12 @@
 //!   [`delay`], [`yield_now`].
 //! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
 //! - `error`: [`CoroutineError`] and [`CoroutineResult`].
-//! - `dispatcher`: [`Dispatcher`], [`Dispatchers`].
+//! - `dispatcher`: [`Dispatcher`], [`Dispatchers`], [`run_main`], [`require_dispatcher`].
+//! - `bridge`: [`suspend_coroutine`], [`suspend_cancellable_coroutine`]: callbacks as suspensions.
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
 
+mod bridge;
 mod builders;
 mod cancel;
 mod context;
@@ -32,6 +34,10 @@ mod job;
 mod scope;
 mod thread_local;
 
+pub use bridge::{
+    CancellableContinuation, Continuation, Suspend, suspend_cancellable_coroutine,
+    suspend_coroutine,
+};
 pub use builders::{
     coroutine_scope, non_cancellable, supervisor_scope, with_context, with_timeout,
     with_timeout_or_none,
@@ -51,7 +57,7 @@ pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };
 pub use job::{CompletionHandle, Job, JobState, Join};
-pub use thread_local::{LocalSlot, ThreadLocalElement, thread_local_element};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };
+pub use thread_local::{LocalSlot, ThreadLocalElement, thread_local_element};

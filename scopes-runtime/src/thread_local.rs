@@ -64,7 +64,10 @@ pub struct ThreadLocalElement<K: LocalSlot> {
 /// assert_eq!(REQUEST_ID.with(|id| *id.borrow()), None, "restored after every poll");
 /// # }
 /// ```
-pub fn thread_local_element<K: LocalSlot>(key: &'static K, value: K::Value) -> ThreadLocalElement<K> {
+pub fn thread_local_element<K: LocalSlot>(
+    key: &'static K,
+    value: K::Value,
+) -> ThreadLocalElement<K> {
     ThreadLocalElement { key, value }
 }
 
