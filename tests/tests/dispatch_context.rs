@@ -17,23 +17,41 @@ fn thread_name() -> String {
 fn dispatchers_have_kotlins_names() {
     assert_eq!(Dispatchers::default().to_string(), "Dispatchers.Default");
     assert_eq!(Dispatchers::io().to_string(), "Dispatchers.IO");
-    assert_eq!(format!("{:?}", Dispatchers::io().limited_parallelism(50)), "Dispatchers.IO.limitedParallelism(50)");
+    assert_eq!(
+        format!("{:?}", Dispatchers::io().limited_parallelism(50)),
+        "Dispatchers.IO.limitedParallelism(50)"
+    );
     assert_eq!(
         Dispatchers::default().limited_parallelism(4).to_string(),
         "Dispatchers.Default.limitedParallelism(4)"
     );
-    assert_eq!(Dispatchers::unconfined().to_string(), "Dispatchers.Unconfined");
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    assert_eq!(Dispatchers::from_handle(rt.handle().clone()).to_string(), "TokioRuntime(current_thread)");
+    assert_eq!(
+        Dispatchers::unconfined().to_string(),
+        "Dispatchers.Unconfined"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(
+        Dispatchers::from_handle(rt.handle().clone()).to_string(),
+        "TokioRuntime(current_thread)"
+    );
     let ctx = CoroutineName::new("sync") + Job::supervisor() + Dispatchers::io();
-    assert_eq!(format!("{ctx:?}"), "[CoroutineName(sync), SupervisorJob{Active}, Dispatchers.IO]");
+    assert_eq!(
+        format!("{ctx:?}"),
+        "[CoroutineName(sync), SupervisorJob{Active}, Dispatchers.IO]"
+    );
 }
 
 #[test]
 fn the_same_dispatcher_is_returned_every_time() {
     assert!(Dispatchers::io().ptr_eq(&Dispatchers::io()));
     assert!(Dispatchers::default().ptr_eq(&Dispatchers::default()));
-    assert!(!Dispatchers::io().limited_parallelism(2).ptr_eq(&Dispatchers::io().limited_parallelism(2)));
+    assert!(
+        !Dispatchers::io()
+            .limited_parallelism(2)
+            .ptr_eq(&Dispatchers::io().limited_parallelism(2))
+    );
 }
 
 #[test]
@@ -50,13 +68,23 @@ fn serves_knows_views() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_dispatcher_accepts_views_and_names_both_sides_when_it_refuses() {
     let io = Dispatchers::io();
-    let on_view = with_context(io.limited_parallelism(50), async move { require_dispatcher(&Dispatchers::io()) });
+    let on_view = with_context(io.limited_parallelism(50), async move {
+        require_dispatcher(&Dispatchers::io())
+    });
     assert!(on_view.await.is_ok());
-    let on_default = with_context(Dispatchers::default(), async { require_dispatcher(&Dispatchers::io()) });
-    assert_eq!(on_default.await.unwrap_err().to_string(), "expected Dispatchers.IO, but running on Dispatchers.Default");
+    let on_default = with_context(Dispatchers::default(), async {
+        require_dispatcher(&Dispatchers::io())
+    });
+    assert_eq!(
+        on_default.await.unwrap_err().to_string(),
+        "expected Dispatchers.IO, but running on Dispatchers.Default"
+    );
     let view = Dispatchers::io().limited_parallelism(3);
     let wanted = view.clone();
-    let on_io = with_context(Dispatchers::io(), async move { require_dispatcher(&wanted) });
+    let on_io = with_context(
+        Dispatchers::io(),
+        async move { require_dispatcher(&wanted) },
+    );
     assert_eq!(
         on_io.await.unwrap_err().to_string(),
         "expected Dispatchers.IO.limitedParallelism(3), but running on Dispatchers.IO"
@@ -71,13 +99,20 @@ async fn require_dispatcher_accepts_views_and_names_both_sides_when_it_refuses()
 async fn with_context_hops_to_io_and_back() {
     let caller = std::thread::current().id();
     let (on, thread, name) = with_context(Dispatchers::io(), async {
-        (current_dispatcher().unwrap().to_string(), std::thread::current().id(), thread_name())
+        (
+            current_dispatcher().unwrap().to_string(),
+            std::thread::current().id(),
+            thread_name(),
+        )
     })
     .await
     .unwrap();
     assert_eq!(on, "Dispatchers.IO");
     assert_ne!(thread, caller);
-    assert_eq!(name, "scopes-default", "io() runs on the default runtime's blocking pool");
+    assert_eq!(
+        name, "scopes-default",
+        "io() runs on the default runtime's blocking pool"
+    );
     assert!(current_dispatcher().is_none(), "back outside any coroutine");
 }
 
@@ -86,7 +121,11 @@ async fn with_context_on_the_same_dispatcher_does_not_hop() {
     let scope = Scope::new(Dispatchers::default());
     let same = scope.async_(async {
         let before = std::thread::current().id();
-        let inside = with_context(Dispatchers::default(), async { std::thread::current().id() }).await.unwrap();
+        let inside = with_context(Dispatchers::default(), async {
+            std::thread::current().id()
+        })
+        .await
+        .unwrap();
         before == inside
     });
     assert!(same.await.unwrap());
@@ -94,8 +133,14 @@ async fn with_context_on_the_same_dispatcher_does_not_hop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_context_returns_failures_and_panics_from_the_other_dispatcher() {
-    let failed = with_context(Dispatchers::io(), async { Err::<(), _>(TestError("io failed")) }).await;
-    assert_eq!(failed.unwrap_err().downcast_ref::<TestError>(), Some(&TestError("io failed")));
+    let failed = with_context(Dispatchers::io(), async {
+        Err::<(), _>(TestError("io failed"))
+    })
+    .await;
+    assert_eq!(
+        failed.unwrap_err().downcast_ref::<TestError>(),
+        Some(&TestError("io failed"))
+    );
     let panicked = with_context(Dispatchers::io(), async {
         if is_active() {
             panic!("io panicked");
@@ -136,7 +181,10 @@ async fn cancelling_the_caller_cancels_the_work_it_hopped_to() {
     });
     started_rx.await.unwrap();
     caller.cancel_and_join().await;
-    assert!(dropped.load(Ordering::SeqCst), "the hopped body was dropped before the caller's join returned");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the hopped body was dropped before the caller's join returned"
+    );
     assert_eq!(caller.state(), JobState::Cancelled);
 }
 
@@ -171,25 +219,43 @@ async fn a_scope_without_a_dispatcher_runs_on_the_runtime_it_was_created_in() {
         "[Job{Active}, TokioRuntime(current_thread)]",
         "no second runtime"
     );
-    let there = scope.async_(async { std::thread::current().id() }).await.unwrap();
+    let there = scope
+        .async_(async { std::thread::current().id() })
+        .await
+        .unwrap();
     assert_eq!(there, here);
 }
 
 #[test]
 fn a_scope_made_outside_any_runtime_uses_the_default_dispatcher() {
     let scope = Scope::new(());
-    assert!(scope.coroutine_context().get::<scopes::Dispatcher>().unwrap().ptr_eq(&Dispatchers::default()));
+    assert!(
+        scope
+            .coroutine_context()
+            .get::<scopes::Dispatcher>()
+            .unwrap()
+            .ptr_eq(&Dispatchers::default())
+    );
     let (tx, rx) = std::sync::mpsc::channel();
-    scope.launch(async move { tx.send(std::thread::current().name().map(str::to_owned)).unwrap() });
+    scope.launch(async move {
+        tx.send(std::thread::current().name().map(str::to_owned))
+            .unwrap()
+    });
     assert_eq!(rx.recv().unwrap().as_deref(), Some("scopes-default"));
 }
 
 #[test]
 fn install_default_after_first_use_is_refused() {
     let _ = Dispatchers::default();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let err = Dispatchers::install_default(rt.handle().clone()).unwrap_err();
-    assert!(err.to_string().contains("install your runtime before the first use"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("install your runtime before the first use"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,9 +265,11 @@ async fn children_inherit_the_dispatcher_and_a_launch_context_can_change_it() {
         .async_(async {
             let parent = current_dispatcher().unwrap().to_string();
             let child = current_scope().async_(async { current_dispatcher().unwrap().to_string() });
-            let other = current_scope().async_with(Dispatchers::default(), CoroutineStart::Default, async {
-                current_dispatcher().unwrap().to_string()
-            });
+            let other = current_scope().async_with(
+                Dispatchers::default(),
+                CoroutineStart::Default,
+                async { current_dispatcher().unwrap().to_string() },
+            );
             Ok::<_, CoroutineError>((parent, child.await?, other.await?))
         })
         .await
@@ -220,7 +288,11 @@ async fn unconfined_runs_in_place_then_where_it_is_woken() {
     let here = std::thread::current().id();
     let resumed_on = scope.async_(async move {
         s.expect(1);
-        assert_eq!(std::thread::current().id(), here, "runs in place until its first suspension");
+        assert_eq!(
+            std::thread::current().id(),
+            here,
+            "runs in place until its first suspension"
+        );
         let _ = rx.await;
         std::thread::current().id()
     });
@@ -231,6 +303,10 @@ async fn unconfined_runs_in_place_then_where_it_is_woken() {
     })
     .join()
     .unwrap();
-    assert_eq!(resumed_on.await.unwrap(), waker_thread, "resumed on the thread that woke it");
+    assert_eq!(
+        resumed_on.await.unwrap(),
+        waker_thread,
+        "resumed on the thread that woke it"
+    );
     steps.finish(3);
 }

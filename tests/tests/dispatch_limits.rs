@@ -31,7 +31,12 @@ impl Gauge {
 
 /// Runs `count` coroutines on `dispatcher`; the first `reach` of them wait at a barrier inside
 /// the gauge (so `reach` must be able to run at once), the rest block for `block`.
-async fn run_blocking(dispatcher: Dispatcher, count: usize, reach: usize, block: Duration) -> usize {
+async fn run_blocking(
+    dispatcher: Dispatcher,
+    count: usize,
+    reach: usize,
+    block: Duration,
+) -> usize {
     let gauge = Arc::new(Gauge::default());
     let barrier = Arc::new(Barrier::new(reach));
     let scope = Scope::new(dispatcher);
@@ -64,7 +69,10 @@ async fn a_limited_view_of_io_never_exceeds_n_and_reaches_it() {
 async fn io_runs_its_limit_of_blocking_coroutines_at_once_and_no_more() {
     let io = Dispatchers::io();
     let limit = io.parallelism().expect("io() has a limit");
-    assert_eq!(limit, std::thread::available_parallelism().unwrap().get().max(64));
+    assert_eq!(
+        limit,
+        std::thread::available_parallelism().unwrap().get().max(64)
+    );
     let max = run_blocking(io, limit + 200, limit, Duration::from_millis(1)).await;
     assert_eq!(max, limit);
 }
@@ -91,22 +99,38 @@ async fn a_view_of_default_is_capped_by_defaults_threads() {
         });
     }
     scope.complete_and_join().await;
-    assert!(gauge.max() <= workers, "{} at once on {workers} threads", gauge.max());
+    assert!(
+        gauge.max() <= workers,
+        "{} at once on {workers} threads",
+        gauge.max()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_of_default_runs_n_at_once_when_n_fits() {
     let n = 2; // default() has at least 2 threads
-    let max = run_blocking(Dispatchers::default().limited_parallelism(n), 500, n, Duration::from_micros(20)).await;
+    let max = run_blocking(
+        Dispatchers::default().limited_parallelism(n),
+        500,
+        n,
+        Duration::from_micros(20),
+    )
+    .await;
     assert_eq!(max, n);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_view_of_a_view_is_capped_by_both() {
     let outer = Dispatchers::io().limited_parallelism(8);
-    assert!(outer.limited_parallelism(16).ptr_eq(&outer), "a wider view of a view is the view");
+    assert!(
+        outer.limited_parallelism(16).ptr_eq(&outer),
+        "a wider view of a view is the view"
+    );
     let inner = outer.limited_parallelism(3);
-    assert_eq!(inner.to_string(), "Dispatchers.IO.limitedParallelism(8).limitedParallelism(3)");
+    assert_eq!(
+        inner.to_string(),
+        "Dispatchers.IO.limitedParallelism(8).limitedParallelism(3)"
+    );
     let max = run_blocking(inner, 2_000, 3, Duration::from_micros(20)).await;
     assert_eq!(max, 3);
 }
@@ -125,13 +149,17 @@ async fn parked_coroutines_hold_no_slot() {
 }
 
 #[test]
-#[should_panic(expected = "Dispatchers.IO.limited_parallelism(0): the parallelism must be at least 1")]
+#[should_panic(
+    expected = "Dispatchers.IO.limited_parallelism(0): the parallelism must be at least 1"
+)]
 fn a_parallelism_of_zero_is_refused() {
     let _ = Dispatchers::io().limited_parallelism(0);
 }
 
 #[test]
-#[should_panic(expected = "the unconfined dispatcher runs coroutines wherever they are woken and cannot be limited")]
+#[should_panic(
+    expected = "the unconfined dispatcher runs coroutines wherever they are woken and cannot be limited"
+)]
 fn unconfined_cannot_be_limited() {
     let _ = Dispatchers::unconfined().limited_parallelism(2);
 }

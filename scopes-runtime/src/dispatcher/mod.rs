@@ -92,6 +92,8 @@ impl Dispatchers {
     /// For CPU work: the default runtime's worker threads (the core count, at least 2). Built
     /// on first use, unless the program installed its own runtime with
     /// [`install_default`](Self::install_default).
+    // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
+    #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
         DEFAULT
             .get_or_init(|| {
