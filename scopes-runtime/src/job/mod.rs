@@ -60,7 +60,7 @@
 
 mod slab;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -273,25 +273,17 @@ impl Effect {
 }
 
 thread_local! {
-    /// The effects waiting to run on this thread; `Some` while a drain is under way.
-    static EFFECTS: RefCell<Option<VecDeque<Effect>>> = const { RefCell::new(None) };
+    /// The effects waiting to run on this thread, and whether a drain is under way. The queue
+    /// keeps its capacity between drains: completing a coroutine allocates nothing here.
+    static EFFECTS: (RefCell<VecDeque<Effect>>, Cell<bool>) = const { (RefCell::new(VecDeque::new()), Cell::new(false)) };
 }
 
 /// Runs `effects`, and everything they cause, before returning; nested calls only enqueue, so
 /// propagation through the tree is a loop, not a recursion.
 fn schedule(effects: impl IntoIterator<Item = Effect>) {
-    let draining_already = EFFECTS.with(|q| {
-        let mut q = q.borrow_mut();
-        match q.as_mut() {
-            Some(queue) => {
-                queue.extend(effects);
-                true
-            }
-            None => {
-                *q = Some(effects.into_iter().collect());
-                false
-            }
-        }
+    let draining_already = EFFECTS.with(|(queue, draining)| {
+        queue.borrow_mut().extend(effects);
+        draining.replace(true)
     });
     if draining_already {
         return;
@@ -299,12 +291,17 @@ fn schedule(effects: impl IntoIterator<Item = Effect>) {
     struct EndDrain;
     impl Drop for EndDrain {
         fn drop(&mut self) {
-            let _rest = EFFECTS.with(|q| q.borrow_mut().take());
+            // Normally empty; after a panic, what was left is dropped outside the borrow.
+            let rest = EFFECTS.with(|(queue, draining)| {
+                draining.set(false);
+                let mut queue = queue.borrow_mut();
+                (!queue.is_empty()).then(|| std::mem::take(&mut *queue))
+            });
+            drop(rest);
         }
     }
     let _end = EndDrain;
-    while let Some(effect) = EFFECTS.with(|q| q.borrow_mut().as_mut().and_then(VecDeque::pop_front))
-    {
+    while let Some(effect) = EFFECTS.with(|(queue, _)| queue.borrow_mut().pop_front()) {
         effect.run();
     }
 }

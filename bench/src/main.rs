@@ -1,0 +1,256 @@
+//! The benchmark harness: runs every contender on the same work, in one process, and prints a
+//! table per workload with the median time per operation and the ratio to the first row (the
+//! baseline).
+//!
+//! ```sh
+//! cargo run --release -p scopes-bench            # full: 7 rounds per row
+//! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: well under a minute
+//! ```
+//!
+//! Targets are read off the table, never asserted by a timed test.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scopes::prelude::*;
+use scopes::{Dispatcher, Dispatchers};
+use tokio::runtime::{Builder, Handle, Runtime};
+
+/// How much to run.
+#[derive(Clone, Copy)]
+struct Plan {
+    rounds: usize,
+    hops: usize,
+    coroutines: usize,
+}
+
+/// One contender's result.
+struct Row {
+    contender: &'static str,
+    note: &'static str,
+    per_op: Duration,
+}
+
+fn print_table(title: &str, target: &str, rows: &[Row]) {
+    println!("\n## {title}\n");
+    println!("| contender | per op | ratio | note |");
+    println!("|---|---:|---:|---|");
+    let base = rows[0].per_op.as_secs_f64();
+    for row in rows {
+        println!(
+            "| {} | {} | {:.2}x | {} |",
+            row.contender,
+            human(row.per_op),
+            row.per_op.as_secs_f64() / base,
+            row.note
+        );
+    }
+    println!("\ntarget: {target}");
+}
+
+fn human(d: Duration) -> String {
+    let ns = d.as_secs_f64() * 1e9;
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}
+
+/// The median over `rounds` of the time per operation, after one warm-up round.
+fn median_per_op<F, Fut>(runtime: &Runtime, plan: Plan, ops: usize, mut round: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    runtime.block_on(round());
+    let mut samples: Vec<Duration> = (0..plan.rounds)
+        .map(|_| {
+            let start = Instant::now();
+            runtime.block_on(round());
+            start.elapsed() / ops as u32
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// A hop to another dispatcher and back, against tokio's spawn-on-that-runtime-and-await.
+fn hop(caller: &Runtime, plan: Plan) {
+    let target = Dispatchers::default();
+    let target_handle: Handle = target.handle();
+    let n = plan.hops;
+    let spawn_and_await = median_per_op(caller, plan, n, || {
+        let handle = target_handle.clone();
+        async move {
+            for i in 0..n {
+                let v = handle.spawn(async move { i + 1 }).await.unwrap();
+                std::hint::black_box(v);
+            }
+        }
+    });
+    let caller_dispatcher = Dispatchers::from_handle(caller.handle().clone());
+    let with_context_hop = median_per_op(caller, plan, n, || {
+        let (scope, target) = (Scope::new(caller_dispatcher.clone()), target.clone());
+        async move {
+            let d = scope.async_(async move {
+                for i in 0..n {
+                    let v = with_context(target.clone(), async move { i + 1 })
+                        .await
+                        .unwrap();
+                    std::hint::black_box(v);
+                }
+            });
+            d.await.unwrap();
+        }
+    });
+    print_table(
+        "dispatch: a hop to another dispatcher and back",
+        "scopes `with_context` at most 1.5x tokio's spawn-on-that-runtime-and-await",
+        &[
+            Row {
+                contender: "tokio: `handle.spawn(..).await` on the other runtime",
+                note: "baseline",
+                per_op: spawn_and_await,
+            },
+            Row {
+                contender: "scopes: `with_context(Dispatchers::default(), ..)`",
+                note: "a scoped job, a task on the target, the result back",
+                per_op: with_context_hop,
+            },
+        ],
+    );
+}
+
+/// Launches `n` short coroutines on `dispatcher` in one scope and waits for all of them.
+async fn launch_all(dispatcher: Dispatcher, n: usize) {
+    let scope = Scope::new(dispatcher);
+    for i in 0..n {
+        scope.launch(async move {
+            std::hint::black_box(i);
+            yield_now().await;
+        });
+    }
+    scope.complete_and_join().await;
+}
+
+/// `limited_parallelism(n)` against the unlimited dispatcher, and against a semaphore-gated
+/// `JoinSet`, on many short coroutines.
+fn limited(caller: &Runtime, plan: Plan) {
+    let cores = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
+    let n = plan.coroutines;
+    let handle = Dispatchers::default().handle();
+    let raw = median_per_op(caller, plan, n, || {
+        let handle = handle.clone();
+        async move {
+            let tasks: Vec<_> = (0..n)
+                .map(|i| {
+                    handle.spawn(async move {
+                        std::hint::black_box(i);
+                        tokio::task::yield_now().await;
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+    });
+    let unlimited = median_per_op(caller, plan, n, || launch_all(Dispatchers::default(), n));
+    let view = Dispatchers::default().limited_parallelism(cores);
+    let at_cores = median_per_op(caller, plan, n, || launch_all(view.clone(), n));
+    let view4 = Dispatchers::default().limited_parallelism(4);
+    let four = median_per_op(caller, plan, n, || launch_all(view4.clone(), n));
+    let gated = median_per_op(caller, plan, n, || {
+        let handle = handle.clone();
+        async move {
+            let permits = Arc::new(tokio::sync::Semaphore::new(4));
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..n {
+                let permits = permits.clone();
+                set.spawn_on(
+                    async move {
+                        let _permit = permits.acquire().await.unwrap();
+                        std::hint::black_box(i);
+                        tokio::task::yield_now().await;
+                    },
+                    &handle,
+                );
+            }
+            while set.join_next().await.is_some() {}
+        }
+    });
+    print_table(
+        &format!(
+            "dispatch: {n} short coroutines (each yields once) on default() and its views ({cores} cores)"
+        ),
+        "a view with n >= cores at most 1.2x the unlimited dispatcher",
+        &[
+            Row {
+                contender: "scopes: `Dispatchers::default()`",
+                note: "baseline: the unlimited dispatcher",
+                per_op: unlimited,
+            },
+            Row {
+                contender: "scopes: `default().limited_parallelism(cores)`",
+                note: "the view under test",
+                per_op: at_cores,
+            },
+            Row {
+                contender: "scopes: `default().limited_parallelism(4)`",
+                note: "",
+                per_op: four,
+            },
+            Row {
+                contender: "tokio: `Semaphore(4)`-gated `JoinSet`",
+                note: "what one writes today for a limit of 4",
+                per_op: gated,
+            },
+            Row {
+                contender: "tokio: `spawn` + `JoinHandle`",
+                note: "no structure, no limit: for scale",
+                per_op: raw,
+            },
+        ],
+    );
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan {
+            rounds: 3,
+            hops: 5_000,
+            coroutines: 20_000,
+        }
+    } else {
+        Plan {
+            rounds: 7,
+            hops: 20_000,
+            coroutines: 100_000,
+        }
+    };
+    // The caller: a runtime of its own, so a hop really goes to another one.
+    let caller = Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-caller")
+        .enable_all()
+        .build()
+        .expect("the caller runtime");
+    println!(
+        "# scopes benchmarks{}",
+        if quick { " (--quick)" } else { "" }
+    );
+    println!(
+        "\n{} cores; rounds per row: {}; median of the rounds, per operation",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        plan.rounds
+    );
+    hop(&caller, plan);
+    limited(&caller, plan);
+}
