@@ -46,7 +46,14 @@
 //! - **Timeouts are values**: [`with_timeout`] returns a timed-out error; with `?` it is a
 //!   failure like any other.
 //! - **Every `.await` is a cancellation point**; the body is dropped there, so destructors run.
-//!   Async cleanup goes in [`try_finally`] or `with_context(NonCancellable, ..)`.
+//!   Async cleanup goes in [`try_finally`], [`non_cancellable`] or
+//!   `with_context(NonCancellable, ..)`.
+//! - **Dispatchers decide the threads**: [`Dispatchers::default()`] for CPU work,
+//!   [`Dispatchers::io()`] for blocking work (64 at once), `limited_parallelism(n)` views,
+//!   `main()` for one designated thread; `with_context(dispatcher, ..)` hops there and back, and
+//!   [`require_dispatcher`] checks a function's contract (views satisfy their parent).
+//! - **Context follows the coroutine** across hops: [`current_context()`], and
+//!   [`thread_local_element`] for a `thread_local!` value.
 //!
 //! See the README for the Kotlin → scopes table.
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use scopes::prelude::*;
-use scopes::{CoroutineId, set_debug_mode};
+use scopes::{CoroutineId, Dispatchers, set_debug_mode};
 
 #[tokio::test(start_paused = true)]
 async fn dump_shows_the_live_tree_with_names_ids_and_states() {
@@ -16,7 +16,7 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
         CoroutineStart::Default,
         async move {
             current_scope().launch_with(
-                CoroutineName::new("page 1"),
+                CoroutineName::new("page 1") + Dispatchers::io(),
                 CoroutineStart::Default,
                 async { delay(Duration::from_secs(60)).await },
             );
@@ -33,7 +33,7 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
     };
     let dump = scope.dump();
     let expected = format!(
-        "SupervisorJob{{Active}}\n  \"loader\"#{} StandaloneCoroutine{{Active}}\n    \"page 1\"#{} StandaloneCoroutine{{Active}}\n    \"loader\"#{} DeferredCoroutine{{Active}}\n",
+        "SupervisorJob{{Active}}\n  \"loader\"#{} StandaloneCoroutine{{Active}} on TokioRuntime(current_thread)\n    \"page 1\"#{} StandaloneCoroutine{{Active}} on Dispatchers.IO\n    \"loader\"#{} DeferredCoroutine{{Active}}\n",
         ids[0], ids[1], ids[2]
     );
     assert_eq!(dump, expected);

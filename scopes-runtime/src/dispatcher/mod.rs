@@ -204,9 +204,13 @@ impl Dispatchers {
         }
     }
 
-    /// A tokio runtime of yours as a dispatcher: coroutines on it are spawned on `handle`.
+    /// A tokio runtime of yours as a dispatcher: coroutines on it are spawned on `handle`. The
+    /// runtime behind `default()` gives `default()` itself.
     pub fn from_handle(handle: Handle) -> Dispatcher {
-        Dispatcher::runtime(handle, None)
+        match DEFAULT.get() {
+            Some(default) if default.handle().id() == handle.id() => default.clone(),
+            _ => Dispatcher::runtime(handle, None),
+        }
     }
 }
 
@@ -303,12 +307,12 @@ impl Dispatcher {
     }
 
     /// True if code running on `self` satisfies a requirement for `required`: they are the
-    /// same dispatcher, or `self` is a view (of a view...) of `required`. `main_immediate()`
-    /// serves `main()`.
+    /// same dispatcher (see [`same_as`](Self::same_as)), or `self` is a view (of a view...) of
+    /// `required`. `main_immediate()` serves `main()`.
     pub fn serves(&self, required: &Dispatcher) -> bool {
         let mut current = Some(self);
         while let Some(d) = current {
-            if d.ptr_eq(required) {
+            if d.same_as(required) {
                 return true;
             }
             current = d.logical_parent();
@@ -324,9 +328,21 @@ impl Dispatcher {
         }
     }
 
-    /// True if both are the same dispatcher.
+    /// True if both are the same dispatcher (the same value).
     pub fn ptr_eq(&self, other: &Dispatcher) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// True if both run coroutines in the same place: the same dispatcher, or two runtime
+    /// dispatchers of one tokio runtime (say `from_handle(h)` and the `default()` installed
+    /// with `h`).
+    pub fn same_as(&self, other: &Dispatcher) -> bool {
+        match (&*self.inner, &*other.inner) {
+            (Inner::Runtime { handle: a, .. }, Inner::Runtime { handle: b, .. }) => {
+                a.id() == b.id()
+            }
+            _ => self.ptr_eq(other),
+        }
     }
 
     /// The tokio runtime whose context this dispatcher's coroutines run in (for `unconfined()`,
@@ -353,7 +369,7 @@ impl Dispatcher {
     /// thread, which run in place.
     pub(crate) fn needs_hop_from(&self, current: Option<&Dispatcher>) -> bool {
         let in_place = matches!(&*self.inner, Inner::Unconfined) || self.runs_in_place_here();
-        !in_place && !current.is_some_and(|c| c.ptr_eq(self))
+        !in_place && !current.is_some_and(|c| c.same_as(self))
     }
 
     /// Runs a coroutine's task here.

@@ -75,6 +75,7 @@ use futures::task::AtomicWaker;
 
 use crate::context::{ContextElement, CoroutineContext, CoroutineName};
 use crate::debug::CoroutineId;
+use crate::dispatcher::Dispatcher;
 use crate::error::{BoxError, CoroutineError, lock};
 use crate::exception;
 pub(crate) use slab::Slab;
@@ -748,21 +749,39 @@ impl Job {
         self.join().await;
     }
 
-    /// The live tree under this job, one line per job, indented two spaces per level:
+    /// The live tree under this job, one line per job, indented two spaces per level; a
+    /// coroutine whose dispatcher differs from its parent's says where it runs:
     ///
     /// ```text
     /// SupervisorJob{Active}
-    ///   "loader"#3 StandaloneCoroutine{Active}
+    ///   "loader"#3 StandaloneCoroutine{Active} on Dispatchers.IO
     ///     "page 1"#4 StandaloneCoroutine{Completing}
     /// ```
     pub fn dump(&self) -> String {
         let mut out = String::new();
-        let mut stack = vec![(self.clone(), 0usize)];
-        while let Some((job, depth)) = stack.pop() {
+        let mut stack = vec![(self.clone(), 0usize, None::<Dispatcher>)];
+        while let Some((job, depth, parent_dispatcher)) = stack.pop() {
             out.push_str(&"  ".repeat(depth));
-            out.push_str(&format!("{job:?}\n"));
+            out.push_str(&format!("{job:?}"));
+            let dispatcher = job
+                .inner
+                .context
+                .get::<Dispatcher>()
+                .cloned()
+                .or(parent_dispatcher.clone());
+            if let Some(d) = &dispatcher {
+                if !parent_dispatcher.as_ref().is_some_and(|p| p.same_as(d)) {
+                    out.push_str(&format!(" on {d}"));
+                }
+            }
+            out.push('\n');
             let children = job.children();
-            stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+            stack.extend(
+                children
+                    .into_iter()
+                    .rev()
+                    .map(|c| (c, depth + 1, dispatcher.clone())),
+            );
         }
         out
     }
