@@ -63,9 +63,10 @@ pub use scopes_runtime::*;
 pub mod prelude {
     pub use scopes_runtime::{
         Coroutine, CoroutineContext, CoroutineError, CoroutineExceptionHandler, CoroutineName,
-        CoroutineScope, CoroutineStart, Deferred, Job, NonCancellable, Scope, ScopeHandle,
-        coroutine_scope, current_context, current_scope, delay, ensure_active, is_active,
-        supervisor_scope, try_finally, with_context, with_timeout, with_timeout_or_none, yield_now,
+        CoroutineScope, CoroutineStart, Deferred, Dispatchers, Job, NonCancellable, Scope,
+        ScopeHandle, coroutine_scope, current_context, current_scope, delay, ensure_active,
+        is_active, non_cancellable, supervisor_scope, try_finally, with_context, with_timeout,
+        with_timeout_or_none, yield_now,
     };
 }
 
