@@ -137,3 +137,13 @@ impl std::fmt::Display for TestError {
 }
 
 impl std::error::Error for TestError {}
+
+/// Inside a coroutine: true if `with_context(dispatcher, ..)` ran its body on this very thread
+/// (no hop).
+pub async fn with_context_stays_on_thread(dispatcher: scopes::Dispatcher) -> bool {
+    let before = std::thread::current().id();
+    let inside = scopes::with_context(dispatcher, async { std::thread::current().id() })
+        .await
+        .expect("the body returns a value");
+    before == inside
+}

@@ -119,15 +119,9 @@ async fn with_context_hops_to_io_and_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_context_on_the_same_dispatcher_does_not_hop() {
     let scope = Scope::new(Dispatchers::default());
-    let same = scope.async_(async {
-        let before = std::thread::current().id();
-        let inside = with_context(Dispatchers::default(), async {
-            std::thread::current().id()
-        })
-        .await
-        .unwrap();
-        before == inside
-    });
+    let same = scope.async_(scopes_tests::with_context_stays_on_thread(
+        Dispatchers::default(),
+    ));
     assert!(same.await.unwrap());
 }
 

@@ -17,15 +17,9 @@ async fn an_installed_runtime_is_the_default_and_feeds_io() {
         format!("{:?}", scope.coroutine_context()),
         "[Job{Active}, Dispatchers.Default]"
     );
-    let same_thread = scope.async_(async {
-        let before = std::thread::current().id();
-        let inside = with_context(Dispatchers::default(), async {
-            std::thread::current().id()
-        })
-        .await
-        .unwrap();
-        before == inside
-    });
+    let same_thread = scope.async_(scopes_tests::with_context_stays_on_thread(
+        Dispatchers::default(),
+    ));
     assert!(same_thread.await.unwrap());
 
     // io() runs on this runtime's blocking pool (tokio names its threads `tokio-rt-worker`).
