@@ -163,3 +163,24 @@ fn a_parallelism_of_zero_is_refused() {
 fn unconfined_cannot_be_limited() {
     let _ = Dispatchers::unconfined().limited_parallelism(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coroutines_queued_on_a_view_of_a_runtime_that_shuts_down_end_cancelled() {
+    // A runtime nobody drives: the view's worker is spawned there but never runs.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let view = Dispatchers::from_handle(runtime.handle().clone()).limited_parallelism(1);
+    let scope = Scope::new(view);
+    let queued: Vec<_> = (0..3).map(|_| scope.launch(async {})).collect();
+    assert!(queued.iter().all(|c| c.is_active()));
+    // Drops the worker with the queue still full (off the async thread, as tokio requires).
+    tokio::task::spawn_blocking(move || drop(runtime))
+        .await
+        .unwrap();
+    for c in &queued {
+        c.join().await; // returns: nothing hangs
+        assert!(c.is_cancelled(), "{c:?}");
+    }
+}

@@ -92,11 +92,14 @@ impl Limited {
     }
 
     fn start_worker(self: &Arc<Self>) {
-        let me = self.clone();
+        let worker = Worker {
+            view: self.clone(),
+            retired: false,
+        };
         match &self.base {
-            Base::Runtime(handle) => drop(handle.spawn(async move { me.work_async().await })),
-            Base::Blocking(handle) => drop(handle.spawn_blocking(move || me.work_blocking())),
-            Base::View(parent) => parent.spawn(Box::pin(async move { me.work_async().await })),
+            Base::Runtime(handle) => drop(handle.spawn(worker.work_async())),
+            Base::Blocking(handle) => drop(handle.spawn_blocking(move || worker.work_blocking())),
+            Base::View(parent) => parent.spawn(Box::pin(worker.work_async())),
         }
     }
 
@@ -113,22 +116,48 @@ impl Limited {
             }
         }
     }
+}
 
-    fn work_blocking(&self) {
-        while let Some(task) = self.next_task() {
+/// One worker slot, running on the base. Dropped without retiring (its runtime shut down), it
+/// gives its slot back and drops the queued tasks, so their coroutines end cancelled and their
+/// joiners return instead of waiting for a worker that will never come.
+struct Worker {
+    view: Arc<Limited>,
+    retired: bool,
+}
+
+impl Worker {
+    fn work_blocking(mut self) {
+        while let Some(task) = self.view.next_task() {
             task.run();
         }
+        self.retired = true;
     }
 
-    async fn work_async(self: Arc<Self>) {
+    async fn work_async(mut self) {
         let mut ran = 0;
-        while let Some(task) = self.next_task() {
+        while let Some(task) = self.view.next_task() {
             task.run();
             ran += 1;
             if ran % BATCH == 0 {
                 // Fairness: let the base run its other tasks between batches.
                 tokio::task::yield_now().await;
             }
+        }
+        self.retired = true;
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.retired {
+            return;
+        }
+        self.view.workers.fetch_sub(1, Ordering::AcqRel);
+        let queued = std::mem::take(&mut *lock(&self.view.queue));
+        // Outside the lock: dropping a coroutine ends its job.
+        for task in queued {
+            task.abort();
         }
     }
 }

@@ -8,6 +8,7 @@
 //!                          |                v
 //!                          +------------ NOTIFIED     (re-scheduled after the poll)
 //!   RUNNING --Ready--> DONE (the future is dropped; later wakes do nothing)
+//!   any --abort--> DONE     (its scheduler is gone: the future is dropped at once)
 //! ```
 //!
 //! The state word guarantees one runner at a time and at most one queue entry per task, so a
@@ -85,6 +86,14 @@ impl Task {
                 drop(finished);
             }
         }
+    }
+
+    /// Drops the future now (its coroutine ends cancelled) and ignores later wakes: for tasks
+    /// whose scheduler can no longer run them.
+    pub(crate) fn abort(&self) {
+        self.state.store(DONE, Ordering::Release);
+        let future = lock(&self.future).take();
+        drop(future);
     }
 
     fn wake_task(self: &Arc<Self>) {
