@@ -20,6 +20,10 @@
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
 
+/// What the macros' generated code calls. Not public API.
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod bridge;
 mod builders;
 mod cancel;

@@ -59,6 +59,227 @@
 
 pub use scopes_runtime::*;
 
+/// Makes a struct with named fields a [`CoroutineScope`] that owns its scope.
+///
+/// The struct keeps its [`Scope`] in a field marked `#[scope]` (or in its only field of type
+/// `Scope`); dropping the struct cancels the scope, like a view model's scope when it is
+/// cleared. `#[coroutine_scope(context = EXPR)]` sets the context of the scopes that the
+/// generated `Self::new_scope()` makes (default: a `Job::new()`).
+///
+/// ```
+/// use scopes::prelude::*;
+/// use scopes::coroutine_scope;
+///
+/// #[coroutine_scope(context = Job::supervisor() + Dispatchers::io().limited_parallelism(4))]
+/// struct Uploader {
+///     #[scope]
+///     scope: Scope,
+///     bucket: String,
+/// }
+///
+/// impl Uploader {
+///     fn new(bucket: &str) -> Self {
+///         Uploader { scope: Self::new_scope(), bucket: bucket.to_owned() }
+///     }
+///     fn upload(&self, name: String) -> Coroutine {
+///         let bucket = self.bucket.clone();
+///         self.launch(async move { println!("{bucket}/{name}") })
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let uploader = Uploader::new("photos");
+/// uploader.upload("cat.png".into()).join().await;
+/// drop(uploader); // cancels whatever is still uploading
+/// # }
+/// ```
+///
+/// Equivalent code without the macro:
+///
+/// ```
+/// # use scopes::prelude::*;
+/// struct Uploader { scope: Scope, bucket: String }
+/// impl CoroutineScope for Uploader {
+///     fn coroutine_context(&self) -> &CoroutineContext { self.scope.coroutine_context() }
+/// }
+/// impl Uploader {
+///     pub fn new_scope() -> Scope { Scope::new(Job::supervisor() + Dispatchers::io().limited_parallelism(4)) }
+/// }
+/// ```
+pub use scopes_macros::coroutine_scope;
+
+/// Launches a coroutine: `launch!({ body })`, `launch!(scope, { body })`,
+/// `launch!(context => { body })` or `launch!(scope, context => { body })`.
+///
+/// Without a scope it launches a child of the running coroutine ([`current_scope()`]). The body
+/// may use `?` on any error that converts into a boxed `std::error::Error`; its value is `()`.
+/// Without a [`CoroutineName`] in the context the coroutine is named after the macro's place in
+/// the source (`file:line`), so [`Job::dump`] says where each coroutine came from.
+///
+/// ```
+/// use scopes::prelude::*;
+/// use scopes::launch;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let worker = launch!(scope, CoroutineName::new("worker") => {
+///     let n: u32 = "42".parse()?;
+///     launch!({ println!("a child of worker: {n}") });
+/// });
+/// worker.join().await;
+/// assert!(worker.final_error().is_none());
+/// # }
+/// ```
+///
+/// Equivalent code without the macro (`launch!(scope, { body })`):
+///
+/// ```
+/// # use scopes::prelude::*;
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap(); let _g = rt.enter();
+/// # let scope = Scope::new(());
+/// scope.launch_with(CoroutineName::new(concat!(file!(), ":", line!())), CoroutineStart::Default, async move {
+///     /* body */
+///     Ok::<(), scopes::BoxError>(())
+/// });
+/// ```
+pub use scopes_macros::launch;
+
+/// `launch!`'s companion for [`CoroutineScope::async_`] (the keyword `async` cannot name a
+/// macro): same syntax; the body's value is the `Deferred`'s value, and `?` fails it.
+///
+/// ```
+/// use scopes::prelude::*;
+/// use scopes::async_;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let parsed = async_!(scope, { "7".parse::<u8>()? * 6 });
+/// assert_eq!(parsed.await.unwrap(), 42);
+/// # }
+/// ```
+///
+/// Equivalent code without the macro: `scope.async_with(name, CoroutineStart::Default, async
+/// move { Ok::<_, scopes::BoxError>({ body }) })`, named as for `launch!`.
+pub use scopes_macros::async_;
+
+/// `with_context!(context, { body })`: runs the body with `context` (hopping to its dispatcher)
+/// and awaits it; `?` works in the body. It awaits, so it belongs in async code.
+///
+/// ```
+/// use scopes::prelude::*;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let text = scopes::with_context!(Dispatchers::io(), {
+///     std::fs::read_to_string("Cargo.toml")?
+/// });
+/// assert!(text.unwrap().contains("[package]"));
+/// # }
+/// ```
+///
+/// Equivalent code without the macro:
+/// `with_context(context, async move { Ok::<_, scopes::BoxError>({ body }) }).await`.
+pub use scopes_macros::with_context;
+
+/// `suspend_coroutine!(|cont| ..)`: the continuation bridge, awaited; `suspend_coroutine!(
+/// cancellable |cont| ..)` for [`suspend_cancellable_coroutine`]. (Named after the function:
+/// `suspend` names the `#[suspend]` attribute, and a module has one macro of a name.)
+///
+/// ```
+/// use scopes::suspend_coroutine;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let value: Result<u8, _> = suspend_coroutine!(|cont| {
+///     std::thread::spawn(move || cont.resume(5));
+/// });
+/// assert_eq!(value.unwrap(), 5);
+/// # }
+/// ```
+///
+/// Equivalent code without the macro: `scopes::suspend_coroutine(|cont| ..).await`.
+pub use scopes_macros::suspend_coroutine;
+
+/// Marks an `async fn` that suspends, with a dispatcher contract.
+///
+/// - `#[suspend(on = DISPATCHER)]`: the body runs on that dispatcher (no hop when already
+///   there). Its arguments must be owned, since the body may move to another thread.
+/// - `#[suspend(requires = DISPATCHER)]`: on entry, checks that the caller runs on that
+///   dispatcher or a view of it, and panics with "expected .., but running on .." if not (in a
+///   coroutine, the panic is its failure). The check is the same in debug and release builds.
+///
+/// ```
+/// use scopes::prelude::*;
+/// use scopes::suspend;
+///
+/// #[suspend(on = Dispatchers::io())]
+/// async fn read_config(path: String) -> std::io::Result<String> {
+///     std::fs::read_to_string(path) // blocking is fine here
+/// }
+///
+/// #[suspend(requires = Dispatchers::io())]
+/// async fn write_blocking(bytes: usize) -> usize {
+///     bytes
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert!(read_config("Cargo.toml".into()).await.unwrap().contains("[package]"));
+/// let on_view = with_context(Dispatchers::io().limited_parallelism(2), write_blocking(3));
+/// assert_eq!(on_view.await.unwrap(), 3);
+/// # }
+/// ```
+///
+/// Equivalent code without the macro: for `on`, the body becomes
+/// `with_context(DISPATCHER, async move { body }).await` with the body's output passed through;
+/// for `requires`, `require_dispatcher(&DISPATCHER)` runs first and panics on `Err`.
+pub use scopes_macros::suspend;
+
+/// `#[derive(ContextElement)]`: your type becomes a context element that combines with `+`
+/// on either side. It must be `Debug + Send + Sync + 'static`.
+///
+/// ```
+/// use scopes::prelude::*;
+/// use scopes::ContextElement;
+///
+/// #[derive(Debug, ContextElement)]
+/// struct TraceId(u64);
+///
+/// let ctx = TraceId(7) + CoroutineName::new("handler");
+/// assert_eq!(ctx.get::<TraceId>().unwrap().0, 7);
+/// let ctx2 = CoroutineName::new("other") + TraceId(8);
+/// assert_eq!(format!("{ctx2:?}"), "[CoroutineName(other), TraceId(8)]");
+/// ```
+///
+/// Equivalent code without the macro: `impl scopes::ContextElement for TraceId {}` and an
+/// `impl<R: scopes::IntoContext> Add<R> for TraceId` (what [`context_element!`] writes).
+pub use scopes_macros::ContextElement;
+
+/// `#[scopes::main]` on `async fn main()` (or `async fn main(scope: ScopeHandle)`): the calling
+/// thread becomes `Dispatchers::main()`, the body runs in a root scope on it, and the program
+/// waits for every coroutine of that scope before it exits.
+///
+/// ```no_run
+/// use scopes::prelude::*;
+///
+/// #[scopes::main]
+/// async fn main(scope: ScopeHandle) {
+///     scope.launch(async { println!("runs before the program exits") });
+/// }
+/// ```
+///
+/// Equivalent code without the macro:
+///
+/// ```no_run
+/// # use scopes::prelude::*;
+/// fn main() {
+///     scopes::run_main(async {
+///         let scope = Scope::new(Job::new() + Dispatchers::main());
+///         let handle = scope.handle();
+///         handle.launch(async { println!("runs before the program exits") });
+///         scope.complete_and_join().await;
+///     })
+/// }
+/// ```
+pub use scopes_macros::main;
+
 /// The names most programs use: `use scopes::prelude::*;`.
 pub mod prelude {
     pub use scopes_runtime::{

@@ -1,0 +1,42 @@
+//! Errors: every error is a `syn::Error` spanned on the offending tokens, worded like rustc
+//! (lower-case, no final period, code in backticks, the fix as a suggestion), and accumulated so
+//! one round of fixes clears them all (serde_derive's `Ctxt`).
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+/// Collects errors; `finish` combines them into one.
+#[derive(Default)]
+pub(crate) struct Errors {
+    errors: Option<syn::Error>,
+}
+
+impl Errors {
+    /// An error at `tokens`.
+    pub(crate) fn at(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.errors {
+            Some(all) => all.combine(error),
+            None => self.errors = Some(error),
+        }
+    }
+
+    /// `Err` with every error collected, if any.
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        match self.errors {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The compile errors for `error`, followed by `fallback` (the item as written, or a stand-in)
+/// so that one mistake gives one error, not a cascade of follow-on errors.
+pub(crate) fn with_fallback(error: syn::Error, fallback: TokenStream) -> TokenStream {
+    let mut out = error.to_compile_error();
+    out.extend(fallback);
+    out
+}

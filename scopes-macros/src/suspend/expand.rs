@@ -1,0 +1,30 @@
+//! Expanding `#[suspend]`: the signature as written, the body wrapped.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ItemFn;
+
+use super::parse::Args;
+
+pub(crate) fn expand(args: &Args, mut function: ItemFn) -> TokenStream {
+    let block = &function.block;
+    let body = if let Some((_, dispatcher)) = &args.on {
+        quote_spanned! {block.brace_token.span.join()=>
+            {
+                ::scopes::__private::run_on(#dispatcher, async move #block).await
+            }
+        }
+    } else if let Some((_, dispatcher)) = &args.requires {
+        let name = function.sig.ident.to_string();
+        quote! {
+            {
+                ::scopes::__private::require(&(#dispatcher), #name);
+                #block
+            }
+        }
+    } else {
+        return function.into_token_stream();
+    };
+    function.block = Box::new(syn::parse2(body).expect("the wrapped body is a block"));
+    function.into_token_stream()
+}

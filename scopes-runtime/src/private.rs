@@ -1,0 +1,102 @@
+//! What the macros' generated code calls, through `::scopes::__private`. Not public API: the
+//! names may change with any release.
+
+use std::future::Future;
+
+use crate::builders::with_context;
+use crate::context::{CoroutineContext, CoroutineName, IntoContext};
+use crate::coroutine::{Coroutine, CoroutineStart, Deferred};
+use crate::dispatcher::{Dispatcher, Dispatchers, require_dispatcher, run_main};
+use crate::error::{BoxError, CoroutineError, CoroutineResult};
+use crate::frame;
+use crate::job::Job;
+use crate::scope::{CoroutineScope, Scope, ScopeHandle};
+
+/// `context`, named after `location` unless it names the coroutine itself.
+fn named(context: impl IntoContext, location: &'static str) -> CoroutineContext {
+    let context = context.into_context();
+    if context.contains::<CoroutineName>() {
+        context
+    } else {
+        context.with(CoroutineName::new(location))
+    }
+}
+
+/// `launch!`.
+pub fn launch<S, C, F>(scope: &S, context: C, location: &'static str, body: F) -> Coroutine
+where
+    S: CoroutineScope + ?Sized,
+    C: IntoContext,
+    F: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    scope.launch_with(named(context, location), CoroutineStart::Default, body)
+}
+
+/// `async_!`.
+pub fn async_<S, C, F, T>(scope: &S, context: C, location: &'static str, body: F) -> Deferred<T>
+where
+    S: CoroutineScope + ?Sized,
+    C: IntoContext,
+    F: Future<Output = Result<T, BoxError>> + Send + 'static,
+    T: Send + 'static,
+{
+    scope.async_with(named(context, location), CoroutineStart::Default, body)
+}
+
+/// A value that passes through a scope builder as it is, whatever its type.
+struct Passthrough<T>(T);
+
+impl<T> CoroutineResult for Passthrough<T> {
+    type Value = T;
+    fn into_result(self) -> Result<T, CoroutineError> {
+        Ok(self.0)
+    }
+}
+
+/// `#[suspend(on = ..)]`: the body on `dispatcher`, its output as it is. A failure of the scope
+/// (a child's, a panic) becomes the caller's failure, as an exception thrown by `withContext`
+/// would; a cancellation leaves the caller to its own cancellation.
+pub async fn run_on<F>(dispatcher: Dispatcher, body: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match with_context(dispatcher, async move { Passthrough(body.await) }).await {
+        Ok(value) => value,
+        Err(error) => {
+            match frame::current_frame() {
+                Some(current) if error.is_failure() => current.job().cancel_with_error(error),
+                Some(_) => {}
+                None => panic!("{error}"),
+            }
+            // The caller is cancelling now: its driver drops it at this suspension.
+            std::future::pending().await
+        }
+    }
+}
+
+/// `#[suspend(requires = ..)]`: the contract check on entry.
+///
+/// # Panics
+///
+/// If the caller does not run on `dispatcher` or a view of it.
+pub fn require(dispatcher: &Dispatcher, function: &str) {
+    if let Err(error) = require_dispatcher(dispatcher) {
+        panic!("`{function}` requires {dispatcher}: {error}");
+    }
+}
+
+/// `#[scopes::main]`: the calling thread becomes `Dispatchers::main()`; the body runs in a root
+/// scope there; the program waits for the scope's coroutines.
+pub fn run_program<F, Fut>(main: F) -> Fut::Output
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+{
+    run_main(async move {
+        let scope = Scope::new(Job::new() + Dispatchers::main());
+        let output = main(scope.handle()).await;
+        scope.complete_and_join().await;
+        output
+    })
+}
