@@ -26,7 +26,7 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Main> {
     };
     if function.sig.asyncness.is_none() {
         errors.at(
-            &function.sig.fn_token,
+            function.sig.fn_token,
             "`#[scopes::main]` goes on an `async fn`: write `async fn main()`",
         );
     }

@@ -67,7 +67,7 @@ pub(crate) fn validate(args: &Args, function: &ItemFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     if function.sig.asyncness.is_none() {
         errors.at(
-            &function.sig.fn_token,
+            function.sig.fn_token,
             "`#[suspend]` goes on an `async fn`: write `async fn`",
         );
     }
