@@ -40,3 +40,9 @@ pub(crate) fn with_fallback(error: syn::Error, fallback: TokenStream) -> TokenSt
     out.extend(fallback);
     out
 }
+
+/// An error about the whole invocation (a missing part at its end): spanned on the macro call,
+/// without syn's "unexpected end of input" prefix.
+pub(crate) fn at_call_site(message: String) -> syn::Error {
+    syn::Error::new(proc_macro2::Span::call_site(), message)
+}

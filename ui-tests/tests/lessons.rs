@@ -12,15 +12,37 @@ fn listed() -> BTreeMap<String, String> {
         .lines()
         .filter(|l| l.starts_with("| `ui/"))
         .map(|line| {
-            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let cells = cells(line);
             assert_eq!(cells.len(), 3, "a lesson row has three cells: {line}");
             let case = cells[0].trim_matches('`').to_owned();
-            let message = cells[2]
-                .trim_start_matches("`` ")
-                .trim_end_matches(" ``")
-                .trim_matches('`')
-                .to_owned();
+            let message = cells[2].clone();
             (case, message)
+        })
+        .collect()
+}
+
+/// The cells of a table row; `\|` is a `|` inside a cell. Code spans are unwrapped.
+fn cells(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut chars = line.trim().trim_start_matches('|').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cells.last_mut().unwrap().push(chars.next().unwrap())
+            }
+            '|' => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells.retain(|c| !c.trim().is_empty());
+    cells
+        .into_iter()
+        .map(|c| {
+            let c = c.trim();
+            match c.strip_prefix("`` ").and_then(|c| c.strip_suffix(" ``")) {
+                Some(code) => code.to_owned(),
+                None => c.to_owned(),
+            }
         })
         .collect()
 }

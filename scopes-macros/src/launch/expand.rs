@@ -23,13 +23,16 @@ pub(crate) fn expand(flavor: Flavor, launch: &Launch) -> TokenStream {
             async move {
                 #[allow(unreachable_code)]
                 {
-                    let () = #body;
-                    ::core::result::Result::Ok::<(), ::scopes::BoxError>(())
+                    let __scopes_unit: () = #body;
+                    ::core::result::Result::Ok::<(), ::scopes::BoxError>(__scopes_unit)
                 }
             }
         },
         Flavor::Async => quote_spanned! {span=>
-            async move { ::core::result::Result::Ok::<_, ::scopes::BoxError>(#body) }
+            async move {
+                let __scopes_value = #body;
+                ::core::result::Result::Ok::<_, ::scopes::BoxError>(__scopes_value)
+            }
         },
     };
     let helper = match flavor {

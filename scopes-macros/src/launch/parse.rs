@@ -27,7 +27,7 @@ fn usage(flavor: Flavor) -> String {
 
 fn parse_launch(flavor: Flavor, input: ParseStream<'_>) -> syn::Result<Launch> {
     if input.is_empty() {
-        return Err(input.error(format!(
+        return Err(crate::error::at_call_site(format!(
             "`{}` needs a body in braces: {}",
             flavor.name(),
             usage(flavor)
@@ -37,7 +37,7 @@ fn parse_launch(flavor: Flavor, input: ParseStream<'_>) -> syn::Result<Launch> {
     let (scope, context, body) = if input.peek(Token![,]) {
         input.parse::<Token![,]>()?;
         if input.is_empty() {
-            return Err(input.error(format!(
+            return Err(crate::error::at_call_site(format!(
                 "`{}` needs a body after the scope: {}",
                 flavor.name(),
                 usage(flavor)

@@ -17,7 +17,7 @@ impl Parse for Suspend {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let cancellable = input.parse::<Option<cancellable>>()?.is_some();
         if input.is_empty() {
-            return Err(input.error(format!(
+            return Err(crate::error::at_call_site(format!(
                 "`suspend_coroutine!` needs a closure that gets the continuation: {USAGE}"
             )));
         }

@@ -15,7 +15,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let body = &parsed.body;
     let span = body.brace_token.span.join();
     let future = quote_spanned! {span=>
-        async move { ::core::result::Result::Ok::<_, ::scopes::BoxError>(#body) }
+        async move {
+            let __scopes_value = #body;
+            ::core::result::Result::Ok::<_, ::scopes::BoxError>(__scopes_value)
+        }
     };
     quote! {
         ::scopes::with_context(#context, #future).await

@@ -13,11 +13,16 @@ pub(crate) struct WithContext {
 impl Parse for WithContext {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(format!(
+            return Err(crate::error::at_call_site(format!(
                 "`with_context!` needs a context and a body: {USAGE}"
             )));
         }
         let context: Expr = input.parse()?;
+        if input.is_empty() {
+            return Err(crate::error::at_call_site(format!(
+                "`with_context!` needs a body after the context: {USAGE}"
+            )));
+        }
         if !input.peek(Token![,]) {
             return Err(input.error(format!(
                 "expected `,` and a body after the context: {USAGE}"
