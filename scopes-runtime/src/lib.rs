@@ -19,6 +19,7 @@
 //! - `bridge`: [`suspend_coroutine`], [`suspend_cancellable_coroutine`]: callbacks as suspensions.
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
+//! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
 
 /// What the macros' generated code calls. Not public API.
 #[doc(hidden)]
@@ -34,6 +35,7 @@ mod dispatcher;
 mod error;
 mod exception;
 mod frame;
+mod global;
 mod job;
 mod scope;
 mod thread_local;
@@ -60,6 +62,7 @@ pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind};
 pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };
+pub use global::{GlobalScope, GlobalScopeOptIn};
 pub use job::{CompletionHandle, Job, JobState, Join};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
