@@ -114,6 +114,13 @@ pub trait CoroutineScope {
     }
 }
 
+/// A reference to a scope is a scope (so `launch!(self, ..)` works in a method).
+impl<T: CoroutineScope + ?Sized> CoroutineScope for &T {
+    fn coroutine_context(&self) -> &CoroutineContext {
+        (**self).coroutine_context()
+    }
+}
+
 /// An owning scope: the root of a job tree. Dropping it cancels every coroutine in it.
 ///
 /// ```

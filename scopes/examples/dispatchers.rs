@@ -53,3 +53,8 @@ async fn main() {
     let wrong = scope.async_(async { write_report("d.txt") }).await;
     println!("on the wrong dispatcher: {}", wrong.unwrap_err());
 }
+
+#[test]
+fn example_runs() {
+    main()
+}

@@ -57,3 +57,8 @@ async fn main() {
     println!("3. after cancelling \"sync\":\n{}", scope.dump());
     println!("upload: {:?}\nsync:   {:?}", upload, sync);
 }
+
+#[test]
+fn example_runs() {
+    main()
+}

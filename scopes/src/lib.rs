@@ -64,7 +64,8 @@ pub use scopes_runtime::*;
 /// The struct keeps its [`Scope`] in a field marked `#[scope]` (or in its only field of type
 /// `Scope`); dropping the struct cancels the scope, like a view model's scope when it is
 /// cleared. `#[coroutine_scope(context = EXPR)]` sets the context of the scopes that the
-/// generated `Self::new_scope()` makes (default: a `Job::new()`).
+/// generated `Self::new_scope()` makes (default: a `Job::new()`); `Self::scope_context()` gives
+/// that context, with a new job, to extend first: `Scope::new(Self::scope_context() + handler)`.
 ///
 /// ```
 /// use scopes::prelude::*;
@@ -103,7 +104,10 @@ pub use scopes_runtime::*;
 ///     fn coroutine_context(&self) -> &CoroutineContext { self.scope.coroutine_context() }
 /// }
 /// impl Uploader {
-///     pub fn new_scope() -> Scope { Scope::new(Job::supervisor() + Dispatchers::io().limited_parallelism(4)) }
+///     pub fn scope_context() -> CoroutineContext {
+///         Job::supervisor() + Dispatchers::io().limited_parallelism(4)
+///     }
+///     pub fn new_scope() -> Scope { Scope::new(Self::scope_context()) }
 /// }
 /// ```
 pub use scopes_macros::coroutine_scope;

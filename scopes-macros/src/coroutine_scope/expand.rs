@@ -24,10 +24,17 @@ pub(crate) fn expand(args: &Args, scope_struct: &ScopeStruct) -> TokenStream {
         }
 
         impl #impl_generics #name #type_generics #where_clause {
+            /// The context of this type's scopes (a new job each call), to extend with `+`
+            /// before making the scope: `Scope::new(Self::scope_context() + handler)`.
+            #[allow(dead_code)]
+            pub fn scope_context() -> ::scopes::CoroutineContext {
+                ::scopes::IntoContext::into_context(#context)
+            }
+
             /// A new scope with this type's context, for its scope field.
             #[allow(dead_code)]
             pub fn new_scope() -> ::scopes::Scope {
-                ::scopes::Scope::new(#context)
+                ::scopes::Scope::new(Self::scope_context())
             }
         }
     }
