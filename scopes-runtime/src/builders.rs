@@ -47,29 +47,25 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// assert_eq!(total.unwrap(), 42);
 /// # }
 /// ```
-pub fn coroutine_scope<F, Fut>(
-    block: F,
-) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn coroutine_scope<F, Fut, V>(block: F) -> impl Future<Output = Result<V, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
-    Scoped::<_, _, InPlace>::new(Kind::Scope, CoroutineContext::new(), None, block)
+    Scoped::<_, _, InPlace, _>::new(Kind::Scope, CoroutineContext::new(), None, block)
 }
 
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
 /// children: the failed child reports to the exception handler in its own context. A failure of
 /// the block itself still cancels the scope and is returned. Kotlin's `supervisorScope { }`.
-pub fn supervisor_scope<F, Fut>(
-    block: F,
-) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn supervisor_scope<F, Fut, V>(block: F) -> impl Future<Output = Result<V, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
-    Scoped::<_, _, InPlace>::new(Kind::SupervisorScope, CoroutineContext::new(), None, block)
+    Scoped::<_, _, InPlace, _>::new(Kind::SupervisorScope, CoroutineContext::new(), None, block)
 }
 
 /// Runs `body` with `context` added to the current context, as a scoped coroutine, and returns
@@ -103,16 +99,16 @@ where
 /// assert!(read.unwrap() > 0);
 /// # }
 /// ```
-pub fn with_context<Fut>(
+pub fn with_context<Fut, V>(
     context: impl IntoContext,
     body: Fut,
-) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+) -> impl Future<Output = Result<V, CoroutineError>>
 where
     Fut: Future + Send + 'static,
-    Fut::Output: CoroutineResult,
-    ValueOf<Fut>: Send + 'static,
+    Fut::Output: CoroutineResult<Value = V>,
+    V: Send + 'static,
 {
-    Scoped::<_, _, Hopping>::new(Kind::Scope, context.into_context(), None, move |_| body)
+    Scoped::<_, _, Hopping, _>::new(Kind::Scope, context.into_context(), None, move |_| body)
 }
 
 /// Runs `body` in place to its end even when the caller is cancelled: the caller's
@@ -126,12 +122,12 @@ where
 /// non_cancellable(conn.flush()).await.unwrap();
 /// # }
 /// ```
-pub fn non_cancellable<Fut>(body: Fut) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+pub fn non_cancellable<Fut, V>(body: Fut) -> impl Future<Output = Result<V, CoroutineError>>
 where
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
-    Scoped::<_, _, InPlace>::new(
+    Scoped::<_, _, InPlace, _>::new(
         Kind::Scope,
         NonCancellable.into_context(),
         None,
@@ -153,15 +149,15 @@ where
 /// assert!(slow.unwrap_err().is_timeout());
 /// # }
 /// ```
-pub fn with_timeout<Fut>(
+pub fn with_timeout<Fut, V>(
     duration: Duration,
     body: Fut,
-) -> impl Future<Output = Result<ValueOf<Fut>, CoroutineError>>
+) -> impl Future<Output = Result<V, CoroutineError>>
 where
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
-    Scoped::<_, _, InPlace>::new(
+    Scoped::<_, _, InPlace, _>::new(
         Kind::Scope,
         CoroutineContext::new(),
         Some(duration),
@@ -171,15 +167,15 @@ where
 
 /// Like [`with_timeout`], but a timeout of *this* call gives `Ok(None)`. Other errors,
 /// including the timeout of a nested `with_timeout`, are returned as they are.
-pub async fn with_timeout_or_none<Fut>(
+pub async fn with_timeout_or_none<Fut, V>(
     duration: Duration,
     body: Fut,
-) -> Result<Option<ValueOf<Fut>>, CoroutineError>
+) -> Result<Option<V>, CoroutineError>
 where
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
-    let mut scoped = std::pin::pin!(Scoped::<_, _, InPlace>::new(
+    let mut scoped = std::pin::pin!(Scoped::<_, _, InPlace, _>::new(
         Kind::Scope,
         CoroutineContext::new(),
         Some(duration),
@@ -258,7 +254,10 @@ pin_project! {
     /// A scoped coroutine: created at its first poll in the current frame, it drives its body,
     /// fires its timer, then waits for its children and returns the outcome. One future, so a
     /// nested scope costs few stack frames.
-    struct Scoped<F, Fut: Future, H> where Fut::Output: CoroutineResult {
+    // No bounds on the struct: an enclosing future's `Send` check re-proves a struct's where
+    // clauses with erased lifetimes, which `Box<dyn Error>` errors cannot pass. The value type
+    // is a parameter, and the bounds live on the impls.
+    struct Scoped<F, Fut, H, V> {
         begin: Option<Begin<F>>,
         #[pin]
         body: Option<Fut>,
@@ -275,19 +274,19 @@ pin_project! {
         done: Option<BodyDone>,
         // Counted from the caller's frame outwards for a `NonCancellable` context.
         section: Option<NonCancellableGuard>,
-        value: Option<ValueOf<Fut>>,
+        value: Option<V>,
         // Where a body that hopped leaves its value.
-        remote_value: Option<Arc<Mutex<Option<ValueOf<Fut>>>>>,
+        remote_value: Option<Arc<Mutex<Option<V>>>>,
         join: Option<Join>,
         hop: PhantomData<H>,
     }
 }
 
-impl<F, Fut, H> Scoped<F, Fut, H>
+impl<F, Fut, H, V> Scoped<F, Fut, H, V>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
 {
     fn new(kind: Kind, extra: CoroutineContext, timeout: Option<Duration>, block: F) -> Self {
         Scoped {
@@ -314,14 +313,14 @@ where
     }
 }
 
-impl<F, Fut, H> Future for Scoped<F, Fut, H>
+impl<F, Fut, H, V> Future for Scoped<F, Fut, H, V>
 where
     F: FnOnce(ScopeHandle) -> Fut,
     Fut: Future,
-    Fut::Output: CoroutineResult,
+    Fut::Output: CoroutineResult<Value = V>,
     H: Hop<Fut>,
 {
-    type Output = Result<ValueOf<Fut>, CoroutineError>;
+    type Output = Result<V, CoroutineError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();

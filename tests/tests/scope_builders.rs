@@ -276,3 +276,19 @@ async fn a_failure_inside_a_scope_whose_caller_was_cancelled_is_not_lost() {
         Some("cleanup failed after the caller was cancelled")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_builder_whose_body_returns_a_boxed_error_can_be_awaited_in_a_send_coroutine() {
+    // Regression: the builders' return types once named `<Fut::Output as CoroutineResult>::Value`,
+    // which an enclosing future's `Send` check could not prove for `Box<dyn Error>` errors
+    // ("implementation of `From` is not general enough").
+    let scope = Scope::new(());
+    let v = scope.async_(async {
+        with_context(CoroutineName::new("p"), async move {
+            let n: u32 = "41".parse()?;
+            Ok::<_, scopes::BoxError>(n + 1)
+        })
+        .await
+    });
+    assert_eq!(v.await.unwrap(), 42);
+}
