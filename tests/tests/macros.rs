@@ -12,10 +12,10 @@ use scopes_tests::{Recorder, TestError};
 #[tokio::test(start_paused = true)]
 async fn launch_names_coroutines_after_their_source_location() {
     let scope = Scope::new(());
+    let line = line!() + 1; // the line of the `launch!` below
     let parked = launch!(scope, {
         delay(Duration::from_secs(60)).await;
     });
-    let line = line!() - 1;
     let named =
         launch!(scope, CoroutineName::new("mine") => { delay(Duration::from_secs(60)).await; });
     yield_now().await;
