@@ -122,9 +122,11 @@ pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            for (element, previous) in self.locals.iter().zip(self.saved.drain(..)).rev() {
-                if let Some(local) = element.__thread_local() {
-                    local.restore(previous);
+            if !self.saved.is_empty() {
+                for (element, previous) in self.locals.iter().zip(self.saved.drain(..)).rev() {
+                    if let Some(local) = element.__thread_local() {
+                        local.restore(previous);
+                    }
                 }
             }
             let previous = self.frame.take();
@@ -257,29 +259,46 @@ pub(crate) fn poll_body<F: Future>(
             delivered = true;
             frame.wake_finally();
         }
-        let Some(fut) = body.as_mut().as_pin_mut() else {
+        if body.is_none() {
             return Poll::Ready(Outcome::Cancelled);
-        };
-        let polled = enter(frame, || catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
-        *shielded = false;
-        match polled {
-            Ok(Poll::Ready(value)) => {
-                return Poll::Ready(match drop_body(frame, body.as_mut()) {
-                    Ok(()) => Outcome::Done(value),
-                    Err(panic) => Outcome::Panicked(panic),
-                });
-            }
-            Ok(Poll::Pending) if frame.is_cancelled() => continue,
-            Ok(Poll::Pending) => return Poll::Pending,
-            Err(payload) => {
-                let error = CoroutineError::from_panic(payload);
-                if let Err(second) = drop_body(frame, body.as_mut()) {
-                    error.add_suppressed(&second);
+        }
+        // One entry into the frame for the poll and, when the body ends, its drop.
+        let step = enter(frame, || {
+            let fut = body.as_mut().as_pin_mut().expect("checked above");
+            let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+            let drop_now = |body: Pin<&mut Option<F>>| {
+                let mut body = body;
+                catch_unwind(AssertUnwindSafe(|| body.set(None)))
+                    .map_err(CoroutineError::from_panic)
+            };
+            match polled {
+                Ok(Poll::Pending) => Step::Pending,
+                Ok(Poll::Ready(value)) => match drop_now(body.as_mut()) {
+                    Ok(()) => Step::Ended(Outcome::Done(value)),
+                    Err(panic) => Step::Ended(Outcome::Panicked(panic)),
+                },
+                Err(payload) => {
+                    let error = CoroutineError::from_panic(payload);
+                    if let Err(second) = drop_now(body.as_mut()) {
+                        error.add_suppressed(&second);
+                    }
+                    Step::Ended(Outcome::Panicked(error))
                 }
-                return Poll::Ready(Outcome::Panicked(error));
             }
+        });
+        *shielded = false;
+        match step {
+            Step::Ended(outcome) => return Poll::Ready(outcome),
+            Step::Pending if frame.is_cancelled() => continue,
+            Step::Pending => return Poll::Pending,
         }
     }
+}
+
+/// What one poll of a body did.
+enum Step<T> {
+    Pending,
+    Ended(Outcome<T>),
 }
 
 /// Drops the body in place, inside its frame, catching a panicking destructor.

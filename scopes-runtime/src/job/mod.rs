@@ -600,8 +600,15 @@ impl Job {
         self.set_phase(&mut st, phase);
         st.final_error = final_error.clone();
         st.child_cause = None;
-        let handlers: Vec<Handler> = st.handlers.drain().collect();
-        let waiters: Vec<Waker> = st.waiters.drain().collect();
+        // Most jobs have neither: skip the collecting then.
+        let handlers: Vec<Handler> = match st.handlers.is_empty() {
+            true => Vec::new(),
+            false => st.handlers.drain().collect(),
+        };
+        let waiters: Vec<Waker> = match st.waiters.is_empty() {
+            true => Vec::new(),
+            false => st.waiters.drain().collect(),
+        };
         let parent = st.parent.take();
         // A scoped job returns its failure to its caller, unless the caller is gone: then it
         // goes up like a launch's, so it is not lost.
