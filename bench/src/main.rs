@@ -3,11 +3,18 @@
 //! baseline).
 //!
 //! ```sh
-//! cargo run --release -p scopes-bench            # full: 7 rounds per row
-//! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: well under a minute
+//! cargo run --release -p scopes-bench            # full: 7 rounds per row, 100,000 coroutines
+//! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: a few seconds
 //! ```
 //!
+//! Workloads 1-8 of the benchmark issue are in `structure` and `memory`; the dispatcher ones are
+//! here. Contenders: tokio (`spawn`, `JoinSet`), tokio-util (`CancellationToken` +
+//! `TaskTracker`), async-scoped, moro, and scopes, all on the same runtime in one process.
+//!
 //! Targets are read off the table, never asserted by a timed test.
+
+mod memory;
+mod structure;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,34 +26,53 @@ use tokio::runtime::{Builder, Handle, Runtime};
 
 /// How much to run.
 #[derive(Clone, Copy)]
-struct Plan {
+pub(crate) struct Plan {
     rounds: usize,
     hops: usize,
     coroutines: usize,
+    /// The cancelled tree: (middle nodes, leaves under each).
+    tree: (usize, usize),
+    fail_fast: usize,
+    checks: usize,
 }
 
 /// One contender's result.
-struct Row {
+pub(crate) struct Row {
     contender: &'static str,
     note: &'static str,
     per_op: Duration,
 }
 
-fn print_table(title: &str, target: &str, rows: &[Row]) {
+impl Row {
+    pub(crate) fn new(contender: &'static str, note: &'static str, per_op: Duration) -> Row {
+        Row {
+            contender,
+            note,
+            per_op,
+        }
+    }
+}
+
+pub(crate) fn print_table(title: &str, target: &str, rows: &[Row]) {
     println!("\n## {title}\n");
     println!("| contender | per op | ratio | note |");
     println!("|---|---:|---:|---|");
     let base = rows[0].per_op.as_secs_f64();
     for row in rows {
+        let ratio = match base > 0.0 {
+            true => format!("{:.2}x", row.per_op.as_secs_f64() / base),
+            false => "-".to_owned(),
+        };
         println!(
-            "| {} | {} | {:.2}x | {} |",
+            "| {} | {} | {ratio} | {} |",
             row.contender,
             human(row.per_op),
-            row.per_op.as_secs_f64() / base,
             row.note
         );
     }
-    println!("\ntarget: {target}");
+    if !target.is_empty() {
+        println!("\ntarget: {target}");
+    }
 }
 
 fn human(d: Duration) -> String {
@@ -61,7 +87,12 @@ fn human(d: Duration) -> String {
 }
 
 /// The median over `rounds` of the time per operation, after one warm-up round.
-fn median_per_op<F, Fut>(runtime: &Runtime, plan: Plan, ops: usize, mut round: F) -> Duration
+pub(crate) fn median_per_op<F, Fut>(
+    runtime: &Runtime,
+    plan: Plan,
+    ops: usize,
+    mut round: F,
+) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
@@ -221,18 +252,31 @@ fn limited(caller: &Runtime, plan: Plan) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, name, n] = args.as_slice() {
+        if flag == "--memory-child" {
+            memory::child(name, n.parse().expect("a count"));
+            return;
+        }
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick {
         Plan {
             rounds: 3,
             hops: 5_000,
             coroutines: 20_000,
+            tree: (20, 500),
+            fail_fast: 2_000,
+            checks: 1_000_000,
         }
     } else {
         Plan {
             rounds: 7,
             hops: 20_000,
             coroutines: 100_000,
+            tree: (100, 1_000),
+            fail_fast: 10_000,
+            checks: 10_000_000,
         }
     };
     // The caller: a runtime of its own, so a hop really goes to another one.
@@ -251,6 +295,21 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         plan.rounds
     );
+    // The structure workloads: every contender on the same 2-worker runtime.
+    let shared = Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-shared")
+        .enable_all()
+        .build()
+        .expect("the shared runtime");
+    structure::launch_join(&shared, plan);
+    structure::tree(&shared, plan);
+    structure::cancel_tree(&shared, plan);
+    structure::fail_fast(&shared, plan);
+    structure::supervisor(&shared, plan);
+    structure::fan_in(&shared, plan);
+    structure::is_active_check(&shared, plan);
+    memory::table(if quick { 20_000 } else { 100_000 });
     hop(&caller, plan);
     limited(&caller, plan);
 }
