@@ -21,7 +21,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 const PARK: Duration = Duration::from_secs(3600);
 
-/// 1. Launch and join `n` empty coroutines in one scope.
+/// Workload 1: Launch and join `n` empty coroutines in one scope.
 pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
     let n = plan.coroutines;
     let rows = vec![
@@ -77,7 +77,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
             median_per_op(rt, plan, n, || async move {
                 moro::async_scope!(|scope| {
                     for _ in 0..n {
-                        let _ = scope.spawn(async {});
+                        drop(scope.spawn(async {}));
                     }
                 })
                 .await;
@@ -102,7 +102,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 2. A 10-ary tree of depth 4: each node starts its children, every leaf yields once.
+/// Workload 2: A 10-ary tree of depth 4: each node starts its children, every leaf yields once.
 pub(crate) fn tree(rt: &Runtime, plan: Plan) {
     const NODES: usize = 1 + 10 + 100 + 1_000 + 10_000;
     fn tokio_node(depth: u32) -> BoxFuture {
@@ -155,7 +155,7 @@ pub(crate) fn tree(rt: &Runtime, plan: Plan) {
             }
             moro::async_scope!(|scope| {
                 for _ in 0..10 {
-                    let _ = scope.spawn(moro_node(depth - 1));
+                    drop(scope.spawn(moro_node(depth - 1)));
                 }
             })
             .await;
@@ -216,7 +216,7 @@ pub(crate) fn tree(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 3. A 100 x 1,000 tree of parked coroutines: the time of cancelling the root and waiting until
+/// Workload 3: A 100 x 1,000 tree of parked coroutines: the time of cancelling the root and waiting until
 /// all are gone (the building is not timed).
 pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
     let (mid, leaves) = plan.tree;
@@ -303,7 +303,7 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 4. Fail fast: `n` parked children, one fails; the time until the parent has the failure and
+/// Workload 4: Fail fast: `n` parked children, one fails; the time until the parent has the failure and
 /// every sibling is gone (spawning included, for every contender).
 pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
     let n = plan.fail_fast;
@@ -371,7 +371,7 @@ pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 5. A supervisor: `n` children, 1% panic, every panic reported to a handler.
+/// Workload 5: A supervisor: `n` children, 1% panic, every panic reported to a handler.
 pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
     let n = plan.coroutines;
     let expected = n.div_ceil(100);
@@ -430,7 +430,7 @@ pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 6. `async_` fan-out / fan-in: `n` values computed concurrently and summed.
+/// Workload 6: `async_` fan-out / fan-in: `n` values computed concurrently and summed.
 pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
     let n = plan.coroutines;
     let sum = (0..n as u64).sum::<u64>();
@@ -487,7 +487,7 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
     );
 }
 
-/// 7. The cancellation check in a hot loop, per call.
+/// Workload 7: The cancellation check in a hot loop, per call.
 pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
     let calls = plan.checks;
     let flag = Arc::new(AtomicBool::new(false));
