@@ -263,21 +263,28 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
     });
     let scopes_row = timed_rounds(rt, plan, n, || async move {
         let scope = Scope::new(());
+        let launched = Arc::new(AtomicUsize::new(0));
+        let count = launched.clone();
         let root = scope.launch(async move {
             for _ in 0..mid {
+                let count = count.clone();
                 current_scope().launch(async move {
                     for _ in 0..leaves {
                         current_scope().launch(delay(PARK));
                     }
+                    count.fetch_add(leaves, Ordering::SeqCst);
                     delay(PARK).await;
                 });
             }
             delay(PARK).await;
         });
-        while root.job().children().len() < mid {
+        // The whole tree must exist (and every leaf have parked) before the timing starts.
+        while launched.load(Ordering::SeqCst) < n {
             tokio::task::yield_now().await;
         }
-        tokio::task::yield_now().await;
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
         let start = Instant::now();
         root.cancel_and_join().await;
         start.elapsed()
