@@ -667,6 +667,13 @@ impl Job {
         self.inner.phase.store(phase as u8, Ordering::Release);
     }
 
+    /// How many slots the list of children holds, live or free: what it costs in memory. For
+    /// tests that check the list does not grow with finished children.
+    #[doc(hidden)]
+    pub fn __children_slots(&self) -> usize {
+        lock(&self.inner.state).children.slots()
+    }
+
     /// The children that have not finished yet.
     pub fn children(&self) -> Vec<Job> {
         lock(&self.inner.state).children.iter().cloned().collect()

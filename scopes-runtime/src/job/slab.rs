@@ -92,8 +92,7 @@ impl<T> Slab<T> {
     }
 
     /// The number of slots, live or vacant: what the slab holds in memory.
-    #[cfg(test)]
-    pub(crate) fn capacity_used(&self) -> usize {
+    pub(crate) fn slots(&self) -> usize {
         self.entries.len()
     }
 }
@@ -112,13 +111,13 @@ mod tests {
             assert_eq!(slab.remove(b), Some(i + 1));
         }
         assert!(slab.is_empty());
-        assert_eq!(slab.capacity_used(), 0);
+        assert_eq!(slab.slots(), 0);
         let keep = slab.insert(1);
         for i in 0..1000 {
             let k = slab.insert(i);
             slab.remove(k);
         }
-        assert_eq!(slab.capacity_used(), 2);
+        assert_eq!(slab.slots(), 2);
         assert_eq!(slab.len(), 1);
         assert_eq!(slab.remove(keep), Some(1));
         assert_eq!(slab.remove(keep), None);

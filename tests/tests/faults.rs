@@ -1,0 +1,75 @@
+//! Faults with a clear expected outcome. (A panicking handler, a panicking destructor during
+//! cancellation and a panic in a `NonCancellable` section are in `exception_*.rs` and
+//! `cancellation.rs`.)
+
+use std::time::Duration;
+
+use scopes::prelude::*;
+use scopes::{Dispatchers, JobState};
+use scopes_tests::{Recorder, TestError};
+
+#[test]
+fn coroutines_of_a_runtime_that_shuts_down_end_cancelled_and_their_joiners_return() {
+    let doomed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scope = Scope::new(Dispatchers::from_handle(doomed.handle().clone()));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let parked: Vec<_> = (0..10)
+        .map(|_| {
+            let started = started_tx.clone();
+            scope.launch(async move {
+                started.send(()).unwrap();
+                delay(Duration::from_secs(3600)).await;
+            })
+        })
+        .collect();
+    for _ in 0..10 {
+        started_rx.recv().unwrap();
+    }
+    drop(doomed); // shuts the runtime down with the coroutines parked on it
+
+    // The joiners, on another runtime, return: nothing hangs.
+    let other = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    other.block_on(async {
+        for c in &parked {
+            c.join().await;
+            assert_eq!(c.state(), JobState::Cancelled);
+        }
+    });
+    let error = parked[0].final_error().unwrap();
+    assert!(
+        error.is_cancellation() && error.to_string().contains("runtime shut down"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deferred_dropped_unawaited_while_failing_cancels_its_parent_and_is_reported_once() {
+    let recorder = Recorder::new();
+    let scope = Scope::new(Job::supervisor() + recorder.handler());
+    let parent = scope.launch(async {
+        let d = current_scope().async_(async {
+            yield_now().await;
+            Err::<u8, _>(TestError("unawaited"))
+        });
+        drop(d); // nobody will await it
+        delay(Duration::from_secs(3600)).await;
+    });
+    parent.join().await;
+    assert_eq!(
+        parent.state(),
+        JobState::Cancelled,
+        "the failure cancelled its parent"
+    );
+    assert_eq!(
+        recorder.messages(),
+        vec!["unawaited"],
+        "reported once, by the root launch"
+    );
+}

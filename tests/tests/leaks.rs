@@ -1,0 +1,119 @@
+//! Nothing lost, nothing leaked: tasks gone after their scopes, lists that do not grow with
+//! finished children, and every failure of a million reported exactly once.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scopes::prelude::*;
+use scopes_tests::{Recorder, TestError};
+
+/// Waits (by yielding, at most `tries` times) until `done` holds.
+async fn eventually(tries: usize, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if done() {
+            return true;
+        }
+        tokio::task::yield_now().await;
+    }
+    done()
+}
+
+#[test]
+fn no_task_is_left_after_every_scope_is_joined() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    rt.block_on(async {
+        let recorder = Recorder::new();
+        let scope = Scope::new(Job::supervisor() + recorder.handler());
+        for i in 0..1_000u64 {
+            match i % 5 {
+                0 => drop(scope.launch(async {})),
+                1 => drop(scope.launch(async { Err::<(), _>(TestError("fails")) })),
+                2 => drop(scope.async_(async move { i })),
+                3 => drop(scope.launch(async {
+                    let _ = coroutine_scope(|s| async move {
+                        s.launch(delay(Duration::from_millis(1)));
+                        Ok::<_, CoroutineError>(())
+                    })
+                    .await;
+                })),
+                _ => {
+                    let parked = scope.launch(delay(Duration::from_secs(3600)));
+                    parked.cancel();
+                }
+            }
+        }
+        scope.complete_and_join().await;
+        assert_eq!(recorder.received().len(), 200, "every failure reported");
+        let gone = eventually(10_000, || handle.metrics().num_alive_tasks() == 0).await;
+        assert!(
+            gone,
+            "{} tasks alive after the scope was joined",
+            handle.metrics().num_alive_tasks()
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_list_of_children_does_not_grow_over_a_million_cycles() {
+    let scope = Scope::new(());
+    let job = scope.job();
+    let mut most = 0;
+    for _ in 0..1_000 {
+        let batch: Vec<_> = (0..1_000).map(|_| scope.launch(async {})).collect();
+        most = most.max(job.__children_slots());
+        for c in batch {
+            c.join().await;
+        }
+    }
+    // One slot per live child, plus the few of the last batch still leaving (a child leaves
+    // its parent's list just after its `join` returns): bounded, not growing with the cycles.
+    assert!(
+        most <= 1_100,
+        "at most about one slot per live child: {most}"
+    );
+    assert!(eventually(1_000, || job.children().is_empty()).await);
+    assert_eq!(
+        job.__children_slots(),
+        0,
+        "an empty list gives its memory back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_coroutines_under_a_supervisor_each_failure_reported_once() {
+    const N: usize = 1_000_000;
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let reports = Arc::new(AtomicUsize::new(0));
+    let (sink, count) = (seen.clone(), reports.clone());
+    let handler = CoroutineExceptionHandler::new(move |_, err| {
+        count.fetch_add(1, Ordering::Relaxed);
+        sink.lock().unwrap().insert(err.to_string());
+    });
+    let scope = Scope::new(Job::supervisor() + handler);
+    for i in 0..N {
+        scope.launch(async move {
+            if i % 100 == 0 {
+                return Err(format!("child {i}"));
+            }
+            Ok(())
+        });
+    }
+    scope.complete_and_join().await;
+    assert_eq!(
+        reports.load(Ordering::Relaxed),
+        N / 100,
+        "each failure once"
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        N / 100,
+        "no failure twice, none missing"
+    );
+}
