@@ -38,6 +38,7 @@ mod frame;
 mod global;
 mod job;
 mod scope;
+mod sync;
 mod thread_local;
 
 pub use bridge::{

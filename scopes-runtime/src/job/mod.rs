@@ -58,6 +58,8 @@
 //! then the child lets go of its parent and the parent of the child, so completed trees are
 //! freed.
 
+#[cfg(all(test, scopes_loom))]
+mod loom_tests;
 mod slab;
 
 use std::cell::{Cell, RefCell};
@@ -67,8 +69,8 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures::task::AtomicWaker;
@@ -76,8 +78,9 @@ use futures::task::AtomicWaker;
 use crate::context::{ContextElement, CoroutineContext, CoroutineName};
 use crate::debug::CoroutineId;
 use crate::dispatcher::Dispatcher;
-use crate::error::{BoxError, CoroutineError, lock};
+use crate::error::{BoxError, CoroutineError};
 use crate::exception;
+use crate::sync::{AtomicU8, AtomicUsize, Mutex, lock};
 pub(crate) use slab::Slab;
 
 /// The public state of a [`Job`]. See the module docs for the diagram.
@@ -273,10 +276,16 @@ impl Effect {
     }
 }
 
+#[cfg(not(scopes_loom))]
 thread_local! {
     /// The effects waiting to run on this thread, and whether a drain is under way. The queue
     /// keeps its capacity between drains: completing a coroutine allocates nothing here.
     static EFFECTS: (RefCell<VecDeque<Effect>>, Cell<bool>) = const { (RefCell::new(VecDeque::new()), Cell::new(false)) };
+}
+
+#[cfg(scopes_loom)]
+loom::thread_local! {
+    static EFFECTS: (RefCell<VecDeque<Effect>>, Cell<bool>) = (RefCell::new(VecDeque::new()), Cell::new(false));
 }
 
 /// Runs `effects`, and everything they cause, before returning; nested calls only enqueue, so

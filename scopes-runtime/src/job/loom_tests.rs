@@ -1,0 +1,135 @@
+//! Model checks of the job tree with loom: every interleaving of the racing transitions (within
+//! loom's preemption bound) must keep the invariants of `job/mod.rs`.
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg scopes_loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p scopes-runtime --release --lib loom
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use loom::thread;
+
+use super::{Job, JobState, Kind};
+use crate::context::CoroutineContext;
+use crate::error::CoroutineError;
+use crate::exception::CoroutineExceptionHandler;
+
+/// A child completing while its parent is cancelled: both end final, the parent last and
+/// cancelled, with no child left in its list.
+#[test]
+fn child_completes_while_parent_is_cancelled() {
+    loom::model(|| {
+        let parent = Job::new();
+        let child = Job::child_of(&parent);
+        let c = child.clone();
+        let t = thread::spawn(move || {
+            c.complete();
+        });
+        parent.cancel();
+        t.join().unwrap();
+        assert_eq!(parent.state(), JobState::Cancelled);
+        assert!(child.is_completed(), "{child:?}");
+        assert!(parent.children().is_empty());
+    });
+}
+
+/// A child registering while its parent completes: either the child is admitted and the parent
+/// waits for it, or the parent was final and the child is cancelled at once, untracked.
+#[test]
+fn child_registers_while_parent_completes() {
+    loom::model(|| {
+        let parent = Job::new();
+        let p = parent.clone();
+        let t = thread::spawn(move || {
+            let child = Job::child_of(&p);
+            child.complete();
+            child
+        });
+        parent.complete();
+        let child = t.join().unwrap();
+        assert!(child.is_completed());
+        assert_eq!(
+            parent.state(),
+            JobState::Completed,
+            "a completed child does not cancel it"
+        );
+        assert!(parent.children().is_empty());
+        if child.state() == JobState::Cancelled {
+            // Only when it came too late: rejected by a final parent.
+            assert!(child.parent().is_none());
+        }
+    });
+}
+
+/// Two coroutines failing at once under a plain `Job`: the parent ends with one failure first
+/// and the other suppressed on it, and each coroutine, a root launch, reports its own failure
+/// once: never lost, never twice.
+#[test]
+fn two_children_fail_at_once() {
+    loom::model(|| {
+        let reports = Arc::new(AtomicUsize::new(0));
+        let r = reports.clone();
+        let handler = CoroutineExceptionHandler::new(move |_, _| {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        let context = CoroutineContext::new().with(handler);
+        let parent = Job::new();
+        let a = Job::create(Kind::Launch, context.clone(), Some(&parent), false);
+        let b = Job::create(Kind::Launch, context, Some(&parent), false);
+        // Two bodies end with an error at the same time (a body still runs while cancelling,
+        // so its error is kept even if the other failure cancelled it first).
+        let t = thread::spawn(move || a.body_completed(Err(CoroutineError::failed("a"))));
+        b.body_completed(Err(CoroutineError::failed("b")));
+        t.join().unwrap();
+        assert_eq!(parent.state(), JobState::Cancelled);
+        let error = parent.final_error().expect("the parent failed");
+        let suppressed = error.suppressed();
+        assert_eq!(suppressed.len(), 1, "{error:?}");
+        let mut both = vec![error.to_string(), suppressed[0].to_string()];
+        both.sort();
+        assert_eq!(both, ["a", "b"]);
+        assert_eq!(
+            reports.load(Ordering::SeqCst),
+            2,
+            "each root launch reports its own failure"
+        );
+    });
+}
+
+/// A completion handler registered while the job completes runs exactly once.
+#[test]
+fn handler_registered_during_completion_runs_once() {
+    loom::model(|| {
+        let job = Job::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let j = job.clone();
+        let t = thread::spawn(move || {
+            j.complete();
+        });
+        let r = runs.clone();
+        let _handle = job.invoke_on_completion(move |error| {
+            assert!(error.is_none());
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        t.join().unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// `join` racing the completion returns, whichever comes first.
+#[test]
+fn join_races_completion() {
+    loom::model(|| {
+        let parent = Job::new();
+        let child = Job::child_of(&parent);
+        let c = child.clone();
+        let t = thread::spawn(move || {
+            c.complete();
+        });
+        parent.complete();
+        loom::future::block_on(parent.join());
+        assert_eq!(parent.state(), JobState::Completed);
+        t.join().unwrap();
+    });
+}
