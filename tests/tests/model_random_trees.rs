@@ -1,12 +1,14 @@
 //! Random trees of coroutines against a reference model written from DESIGN.md's rules.
 //!
-//! Each node is a `launch`. Its children run either directly under it (a regular parent: a
-//! child's failure fails it) or inside a `supervisor_scope` in its body (a child's failure is
-//! reported on its own). Each node does one action at its own moment of a paused clock:
-//! complete, fail, panic, or cancel itself. Distinct moments make the run deterministic, so the
-//! model can replay the actions in time order and predict every node's final state and every
-//! report the exception handler receives. The run also checks that every parent completed after
-//! all of its children.
+//! Each node is a `launch` or an `async_`. Its children run either directly under it (a regular
+//! parent: a child's failure fails it) or inside a `supervisor_scope` in its body (a child's
+//! failure is reported on its own). Each node does one action at its own moment of a paused
+//! clock: complete, fail, panic, cancel itself, cancel its parent, time out, or run a
+//! `NonCancellable` cleanup and then complete. Distinct moments make the run deterministic, so
+//! the model can replay the actions in time order and predict every node's final state and every
+//! report the exception handler receives (an `async_`'s unobserved failure is reported when its
+//! `Deferred`s are dropped, after the join). The run also checks that every parent completed
+//! after all of its children.
 //!
 //! 256 cases by default; set `PROPTEST_CASES` for a longer run.
 
@@ -28,12 +30,21 @@ enum Action {
     Fail,
     Panic,
     CancelSelf,
+    CancelParent,
+    TimeOut,
+    NonCancellableCleanup,
 }
+
+/// How long a `with_timeout` waits, and a `NonCancellable` cleanup runs; node moments are 10 ms
+/// apart, so these end at moments of their own.
+const TIMEOUT_MS: u64 = 5;
+const CLEANUP_MS: u64 = 3;
 
 #[derive(Clone, Debug)]
 struct Node {
     action: Action,
     supervises: bool,
+    is_async: bool,
     children: Vec<Node>,
 }
 
@@ -42,6 +53,7 @@ struct Node {
 struct Flat {
     parent: Option<usize>,
     supervises: bool,
+    is_async: bool,
     action: Action,
     at: u64,
     children: Vec<usize>,
@@ -53,6 +65,7 @@ fn flatten(roots: &[Node], moments: &[u64]) -> Vec<Flat> {
         out.push(Flat {
             parent,
             supervises: node.supervises,
+            is_async: node.is_async,
             action: node.action,
             at: 0,
             children: Vec::new(),
@@ -68,7 +81,7 @@ fn flatten(roots: &[Node], moments: &[u64]) -> Vec<Flat> {
         walk(root, None, &mut out);
     }
     for (i, node) in out.iter_mut().enumerate() {
-        node.at = moments[i % moments.len()] * 1_000 + i as u64; // distinct moments
+        node.at = moments[i % moments.len()] * 10_000 + i as u64 * 10; // distinct moments
     }
     out
 }
@@ -86,6 +99,7 @@ fn message(id: usize, action: Action) -> String {
     match action {
         Action::Fail => format!("node {id} failed"),
         Action::Panic => format!("coroutine panicked: node {id} panicked"),
+        Action::TimeOut => format!("timed out after {TIMEOUT_MS}ms"),
         _ => unreachable!("only failures have messages"),
     }
 }
@@ -126,20 +140,39 @@ fn model(nodes: &[Flat]) -> Outcome {
         }
     }
 
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| nodes[i].at);
-    for id in order {
+    // Each node acts at its moment; a time-out fails and a cleanup completes a little later.
+    let mut order: Vec<(u64, usize)> = (0..n)
+        .map(|i| {
+            let delay = match nodes[i].action {
+                Action::TimeOut => TIMEOUT_MS,
+                Action::NonCancellableCleanup => CLEANUP_MS,
+                _ => 0,
+            };
+            (nodes[i].at + delay, i)
+        })
+        .collect();
+    order.sort();
+    for (_, id) in order {
         if stopped[id] {
             continue;
         }
         match nodes[id].action {
-            Action::Complete => body_done[id] = true,
+            Action::Complete | Action::NonCancellableCleanup => body_done[id] = true,
+            Action::CancelParent if nodes[id].parent.is_none() => body_done[id] = true,
+            Action::CancelParent => {
+                let p = nodes[id].parent.expect("checked above");
+                if !stopped[p] {
+                    stopped[p] = true;
+                    cancelled[p] = true;
+                }
+                cancel_subtree(nodes, p, &mut stopped, &mut cancelled, &body_done);
+            }
             Action::CancelSelf => {
                 stopped[id] = true;
                 cancelled[id] = true;
                 cancel_subtree(nodes, id, &mut stopped, &mut cancelled, &body_done);
             }
-            Action::Fail | Action::Panic => {
+            Action::Fail | Action::Panic | Action::TimeOut => {
                 // The failure travels up through regular parents; the first node whose parent
                 // does not take it (a supervisor scope, or the root supervisor) reports it.
                 let error = message(id, nodes[id].action);
@@ -176,29 +209,41 @@ type BoxFuture = Pin<Box<dyn Future<Output = Result<(), CoroutineError>> + Send>
 /// Shared by the running nodes.
 struct Run {
     nodes: Vec<Flat>,
-    handles: Mutex<Vec<Option<Coroutine>>>,
+    jobs: Mutex<Vec<Option<Job>>>,
+    /// The `async_` nodes' handles, kept (never awaited) until after the join.
+    deferred: Mutex<Vec<Deferred<()>>>,
     finished_at: Mutex<Vec<usize>>,
     clock: AtomicUsize,
 }
 
-/// Keeps the handle of node `id` and records the moment it completes (registered by whoever
-/// launched it, so also for a node cancelled before it ever ran).
-fn track(run: &Arc<Run>, id: usize, handle: Coroutine) {
+/// Starts node `id` in `scope` and keeps its job; records the moment it completes (registered by
+/// whoever launched it, so also for a node cancelled before it ever ran).
+fn start(run: &Arc<Run>, scope: &impl CoroutineScope, id: usize, parent: Option<Job>) {
+    let future = body(run.clone(), id, parent);
+    let job = if run.nodes[id].is_async {
+        let deferred = scope.async_(future);
+        let job = deferred.job().clone();
+        run.deferred.lock().unwrap().push(deferred);
+        job
+    } else {
+        scope.launch(future).job().clone()
+    };
     let done = run.clone();
-    let _ = handle.job().invoke_on_completion(move |_| {
+    let _ = job.invoke_on_completion(move |_| {
         let tick = done.clock.fetch_add(1, Ordering::SeqCst);
         done.finished_at.lock().unwrap()[id] = tick;
     });
-    run.handles.lock().unwrap()[id] = Some(handle);
+    run.jobs.lock().unwrap()[id] = Some(job);
 }
 
-fn body(run: Arc<Run>, id: usize) -> BoxFuture {
+fn body(run: Arc<Run>, id: usize, parent: Option<Job>) -> BoxFuture {
     Box::pin(async move {
         let me = current_scope().job();
         let node = run.nodes[id].clone();
+        let at = Duration::from_millis(node.at);
         let act = {
             let me = me.clone();
-            move || -> Result<(), CoroutineError> {
+            move || async move {
                 match node.action {
                     Action::Complete => Ok(()),
                     Action::Fail => Err(CoroutineError::failed(format!("node {id} failed"))),
@@ -207,27 +252,43 @@ fn body(run: Arc<Run>, id: usize) -> BoxFuture {
                         me.cancel();
                         ensure_active()
                     }
+                    Action::CancelParent => {
+                        if let Some(parent) = parent {
+                            parent.cancel();
+                            yield_now().await; // cancelled with its parent: dropped here
+                        }
+                        Ok(())
+                    }
+                    Action::TimeOut => {
+                        let long = Duration::from_millis(TIMEOUT_MS * 1_000);
+                        with_timeout(Duration::from_millis(TIMEOUT_MS), delay(long)).await?;
+                        Ok(())
+                    }
+                    Action::NonCancellableCleanup => {
+                        with_context(NonCancellable, delay(Duration::from_millis(CLEANUP_MS)))
+                            .await?;
+                        Ok(())
+                    }
                 }
             }
         };
         if node.supervises {
             let run2 = run.clone();
+            let me2 = me.clone();
             supervisor_scope(|scope| async move {
                 for &c in &run2.nodes[id].children {
-                    let handle = scope.launch(body(run2.clone(), c));
-                    track(&run2, c, handle);
+                    start(&run2, &scope, c, Some(me2.clone()));
                 }
-                delay(Duration::from_millis(run2.nodes[id].at)).await;
-                act()
+                delay(at).await;
+                act().await
             })
             .await
         } else {
             for &c in &node.children {
-                let handle = current_scope().launch(body(run.clone(), c));
-                track(&run, c, handle);
+                start(&run, &current_scope(), c, Some(me.clone()));
             }
-            delay(Duration::from_millis(node.at)).await;
-            act()
+            delay(at).await;
+            act().await
         }
     })
 }
@@ -243,33 +304,38 @@ fn real(nodes: &[Flat]) -> Outcome {
         let scope = Scope::new(Job::supervisor() + recorder.handler());
         let run = Arc::new(Run {
             nodes: nodes.to_vec(),
-            handles: Mutex::new(vec![None; nodes.len()]),
+            jobs: Mutex::new(vec![None; nodes.len()]),
+            deferred: Mutex::new(Vec::new()),
             finished_at: Mutex::new(vec![usize::MAX; nodes.len()]),
             clock: AtomicUsize::new(0),
         });
         for (id, node) in nodes.iter().enumerate() {
             if node.parent.is_none() {
-                let handle = scope.launch(body(run.clone(), id));
-                track(&run, id, handle);
+                start(&run, &scope, id, None);
             }
         }
         scope.complete_and_join().await;
-        let handles = run.handles.lock().unwrap().clone();
+        // Unobserved `async_` failures that no parent took are reported now.
+        drop(std::mem::take(&mut *run.deferred.lock().unwrap()));
+        let jobs = run.jobs.lock().unwrap().clone();
         // A node under a parent cancelled before its body ran was never launched: it does not
         // count as completed (the model agrees: it is cancelled there).
-        let completed = handles
+        let completed = jobs
             .iter()
-            .map(|h| {
-                h.as_ref().is_some_and(|h| {
-                    assert!(h.is_completed(), "{h:?} is final after the scope joined");
-                    h.state() == JobState::Completed
+            .map(|job| {
+                job.as_ref().is_some_and(|job| {
+                    assert!(
+                        job.is_completed(),
+                        "{job:?} is final after the scope joined"
+                    );
+                    job.state() == JobState::Completed
                 })
             })
             .collect();
         // Every parent completed after all of its (launched) children.
         let finished = run.finished_at.lock().unwrap().clone();
         for (id, node) in nodes.iter().enumerate() {
-            for &c in node.children.iter().filter(|&&c| handles[c].is_some()) {
+            for &c in node.children.iter().filter(|&&c| jobs[c].is_some()) {
                 assert!(
                     finished[c] < finished[id],
                     "node {c} finished after its parent {id}"
@@ -286,25 +352,33 @@ fn real(nodes: &[Flat]) -> Outcome {
 
 fn tree(depth: u32) -> impl Strategy<Value = Node> {
     let action = prop_oneof![
-        4 => Just(Action::Complete),
+        6 => Just(Action::Complete),
         2 => Just(Action::Fail),
         1 => Just(Action::Panic),
         1 => Just(Action::CancelSelf),
+        1 => Just(Action::CancelParent),
+        1 => Just(Action::TimeOut),
+        1 => Just(Action::NonCancellableCleanup),
     ];
-    let leaf = (action.clone(), any::<bool>()).prop_map(|(action, supervises)| Node {
-        action,
-        supervises,
-        children: Vec::new(),
-    });
-    leaf.prop_recursive(depth, 64, 5, move |inner| {
+    let leaf = (action.clone(), any::<bool>(), any::<bool>()).prop_map(
+        |(action, supervises, is_async)| Node {
+            action,
+            supervises,
+            is_async,
+            children: Vec::new(),
+        },
+    );
+    leaf.prop_recursive(depth, 96, 8, move |inner| {
         (
             action.clone(),
             any::<bool>(),
-            prop::collection::vec(inner, 0..5),
+            any::<bool>(),
+            prop::collection::vec(inner, 0..9),
         )
-            .prop_map(|(action, supervises, children)| Node {
+            .prop_map(|(action, supervises, is_async, children)| Node {
                 action,
                 supervises,
+                is_async,
                 children,
             })
     })
