@@ -47,7 +47,7 @@ async fn run_blocking(
             if i < reach {
                 barrier.wait();
             } else {
-                std::thread::sleep(block);
+                std::thread::sleep(block); // ok: the blocking work under test, not a wait
             }
             gauge.exit();
         });
@@ -94,7 +94,7 @@ async fn a_view_of_default_is_capped_by_defaults_threads() {
         let gauge = gauge.clone();
         scope.launch(async move {
             gauge.enter();
-            std::thread::sleep(Duration::from_micros(20));
+            std::thread::sleep(Duration::from_micros(20)); // ok: the blocking work under test
             gauge.exit();
         });
     }
