@@ -15,17 +15,23 @@ use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
 use crate::exception::CoroutineExceptionHandler;
 
+/// A parent, and a child that another thread completes.
+fn child_completing_on_another_thread() -> (Job, Job, thread::JoinHandle<()>) {
+    let parent = Job::new();
+    let child = Job::child_of(&parent);
+    let c = child.clone();
+    let t = thread::spawn(move || {
+        c.complete();
+    });
+    (parent, child, t)
+}
+
 /// A child completing while its parent is cancelled: both end final, the parent last and
 /// cancelled, with no child left in its list.
 #[test]
 fn child_completes_while_parent_is_cancelled() {
     loom::model(|| {
-        let parent = Job::new();
-        let child = Job::child_of(&parent);
-        let c = child.clone();
-        let t = thread::spawn(move || {
-            c.complete();
-        });
+        let (parent, child, t) = child_completing_on_another_thread();
         parent.cancel();
         t.join().unwrap();
         assert_eq!(parent.state(), JobState::Cancelled);
@@ -121,12 +127,7 @@ fn handler_registered_during_completion_runs_once() {
 #[test]
 fn join_races_completion() {
     loom::model(|| {
-        let parent = Job::new();
-        let child = Job::child_of(&parent);
-        let c = child.clone();
-        let t = thread::spawn(move || {
-            c.complete();
-        });
+        let (parent, _child, t) = child_completing_on_another_thread();
         parent.complete();
         loom::future::block_on(parent.join());
         assert_eq!(parent.state(), JobState::Completed);
