@@ -46,3 +46,31 @@ pub(crate) fn with_fallback(error: syn::Error, fallback: TokenStream) -> TokenSt
 pub(crate) fn at_call_site(message: String) -> syn::Error {
     syn::Error::new(proc_macro2::Span::call_site(), message)
 }
+
+/// Parses `name = EXPR, name = EXPR, ..` (the arguments of our attribute macros), giving each
+/// pair to `accept`; a name without its value is recorded as an error that shows the form.
+pub(crate) fn parse_named_args(
+    input: syn::parse::ParseStream<'_>,
+    errors: &mut Errors,
+    value_hint: &str,
+    mut accept: impl FnMut(syn::Ident, syn::Expr, &mut Errors),
+) -> syn::Result<()> {
+    while !input.is_empty() {
+        let name: syn::Ident = input.parse()?;
+        if input.peek(syn::Token![=]) {
+            input.parse::<syn::Token![=]>()?;
+            let value: syn::Expr = input.parse()?;
+            accept(name, value, errors);
+        } else {
+            errors.at(
+                &name,
+                format!("missing value for `{name}`: write `{name} = {value_hint}`"),
+            );
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<syn::Token![,]>()?;
+    }
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
-use syn::{Expr, Fields, Ident, Item, ItemStruct, Token};
+use syn::{Expr, Fields, Ident, Item, ItemStruct};
 
 use crate::error::Errors;
 
@@ -17,34 +17,20 @@ impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let mut context: Option<Expr> = None;
-        while !input.is_empty() {
-            let name: Ident = input.parse()?;
-            if !input.peek(Token![=]) {
+        crate::error::parse_named_args(input, &mut errors, "EXPR", |name, value, errors| {
+            if name != "context" {
                 errors.at(
                     &name,
-                    format!("missing value for `{name}`: write `{name} = EXPR`"),
+                    format!(
+                        "unknown argument `{name}`: `#[coroutine_scope]` takes `context = EXPR`"
+                    ),
                 );
+            } else if context.is_some() {
+                errors.at(&name, "duplicate argument `context`: give it once");
             } else {
-                input.parse::<Token![=]>()?;
-                let value: Expr = input.parse()?;
-                if name != "context" {
-                    errors.at(
-                        &name,
-                        format!(
-                            "unknown argument `{name}`: `#[coroutine_scope]` takes `context = EXPR`"
-                        ),
-                    );
-                } else if context.is_some() {
-                    errors.at(&name, "duplicate argument `context`: give it once");
-                } else {
-                    context = Some(value);
-                }
+                context = Some(value);
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
+        })?;
         errors.finish()?;
         Ok(Args { context })
     }

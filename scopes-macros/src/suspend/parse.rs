@@ -2,7 +2,7 @@
 
 use syn::parse::{Parse, ParseStream};
 use syn::visit::Visit;
-use syn::{Expr, FnArg, Ident, ItemFn, Token};
+use syn::{Expr, FnArg, Ident, ItemFn};
 
 use crate::error::Errors;
 
@@ -23,34 +23,20 @@ impl Parse for Args {
             on: None,
             requires: None,
         };
-        while !input.is_empty() {
-            let name: Ident = input.parse()?;
-            if !input.peek(Token![=]) {
-                errors.at(
-                    &name,
-                    format!("missing value for `{name}`: write `{name} = DISPATCHER`"),
-                );
-            } else {
-                input.parse::<Token![=]>()?;
-                let value: Expr = input.parse()?;
-                let slot = match name.to_string().as_str() {
-                    "on" => Some(&mut args.on),
-                    "requires" => Some(&mut args.requires),
-                    _ => None,
-                };
-                match slot {
-                    None => errors.at(&name, format!("unknown argument `{name}`: {ARGUMENTS}")),
-                    Some(Some(_)) => {
-                        errors.at(&name, format!("duplicate argument `{name}`: give it once"))
-                    }
-                    Some(slot) => *slot = Some((name, value)),
+        crate::error::parse_named_args(input, &mut errors, "DISPATCHER", |name, value, errors| {
+            let slot = match name.to_string().as_str() {
+                "on" => Some(&mut args.on),
+                "requires" => Some(&mut args.requires),
+                _ => None,
+            };
+            match slot {
+                None => errors.at(&name, format!("unknown argument `{name}`: {ARGUMENTS}")),
+                Some(Some(_)) => {
+                    errors.at(&name, format!("duplicate argument `{name}`: give it once"))
                 }
+                Some(slot) => *slot = Some((name, value)),
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
+        })?;
         if let (Some(_), Some((requires, _))) = (&args.on, &args.requires) {
             errors.at(
                 requires,
