@@ -19,7 +19,10 @@ use tokio::time::Sleep;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
-use crate::coroutine::{BodyDone, CoroutineTask};
+use crate::coroutine::{BodyDone, CoroutineTask, TASK_DROPPED};
+
+/// The reason a scope builder gives when its caller drops it before the block ended.
+const SCOPE_DROPPED: &str = "the scope's future was dropped before its block ended";
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult, lock};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
@@ -239,7 +242,12 @@ where
             *lock(&slot) = Some(output.into_result()?);
             Ok(())
         };
-        dispatcher.spawn(CoroutineTask::new(frame, body, sink, BodyDone::new(job)));
+        dispatcher.spawn(CoroutineTask::new(
+            frame,
+            body,
+            sink,
+            BodyDone::new(job, TASK_DROPPED),
+        ));
     }
 }
 
@@ -354,7 +362,7 @@ where
                     *this.join = Some(frame.job().join());
                 }
                 None => {
-                    *this.done = Some(BodyDone::new(frame.job().clone()));
+                    *this.done = Some(BodyDone::new(frame.job().clone(), SCOPE_DROPPED));
                     this.body.set(Some(block(handle)));
                     this.timer.set(this.timeout.map(tokio::time::sleep));
                 }

@@ -95,14 +95,24 @@ pin_project! {
     }
 }
 
-/// Marks the body done when the task ends without finishing it: its runtime shut down.
+/// Marks a job's body done, also when whatever runs the body is dropped before it finishes: a
+/// task whose runtime shut down, or a scope builder's future that its caller dropped. Then the
+/// job is cancelled first, with `dropped` as the reason.
 pub(crate) struct BodyDone {
     job: Option<Job>,
+    dropped: &'static str,
 }
 
+/// The reason a coroutine's task gives when it is dropped unfinished.
+pub(crate) const TASK_DROPPED: &str =
+    "the coroutine's task was dropped before its body ended (its runtime shut down)";
+
 impl BodyDone {
-    pub(crate) fn new(job: Job) -> Self {
-        BodyDone { job: Some(job) }
+    pub(crate) fn new(job: Job, dropped: &'static str) -> Self {
+        BodyDone {
+            job: Some(job),
+            dropped,
+        }
     }
 
     pub(crate) fn finish(&mut self, result: Result<(), CoroutineError>) {
@@ -115,10 +125,7 @@ impl BodyDone {
 impl Drop for BodyDone {
     fn drop(&mut self) {
         if let Some(job) = &self.job {
-            job.cancel_with_error(CoroutineError::cancelled(
-                "the coroutine's task was dropped before its body ended (its runtime shut down)",
-                None,
-            ));
+            job.cancel_with_error(CoroutineError::cancelled(self.dropped, None));
         }
         self.finish(Ok(()));
     }
@@ -192,7 +199,7 @@ where
         frame: Frame::new(context.clone(), None),
         shielded: matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched),
         sink: Some(sink),
-        done: BodyDone::new(job.clone()),
+        done: BodyDone::new(job.clone(), TASK_DROPPED),
     };
     let never_runs =
         job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);

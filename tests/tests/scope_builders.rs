@@ -292,3 +292,29 @@ async fn a_builder_whose_body_returns_a_boxed_error_can_be_awaited_in_a_send_cor
     });
     assert_eq!(v.await.unwrap(), 42);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_dropped_by_its_caller_says_so_in_its_cancellation() {
+    // A caller may drop a scope builder's future (here `tokio::time::timeout` does): the scope's
+    // job is cancelled with a cause that says what happened.
+    let inner: Arc<std::sync::Mutex<Option<Job>>> = Arc::default();
+    let keep = inner.clone();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(1),
+        coroutine_scope(|scope| async move {
+            *keep.lock().unwrap() = Some(scope.job());
+            delay(Duration::from_secs(3600)).await;
+            Ok::<_, CoroutineError>(())
+        }),
+    )
+    .await;
+    assert!(outcome.is_err(), "tokio's timeout dropped the scope");
+    let job = inner.lock().unwrap().clone().unwrap();
+    job.join().await;
+    let cause = job.final_error().unwrap();
+    assert!(cause.is_cancellation());
+    assert_eq!(
+        cause.to_string(),
+        "the scope's future was dropped before its block ended"
+    );
+}
