@@ -81,6 +81,13 @@ impl IntoContext for CoroutineContext {
     }
 }
 
+/// `()` is the empty context: `Scope::new(())`, `launch_with((), ..)`.
+impl IntoContext for () {
+    fn into_context(self) -> CoroutineContext {
+        CoroutineContext::new()
+    }
+}
+
 /// The immutable set of elements a coroutine runs with: its [`Job`], its dispatcher, its name,
 /// its exception handler and any user elements. Cheap to clone.
 ///

@@ -194,12 +194,6 @@ impl fmt::Debug for Scope {
     }
 }
 
-impl IntoContext for () {
-    fn into_context(self) -> CoroutineContext {
-        CoroutineContext::new()
-    }
-}
-
 /// A cloneable, non-owning handle to a scope: launching through it adds children to the scope's
 /// job; dropping it cancels nothing.
 #[derive(Clone)]
