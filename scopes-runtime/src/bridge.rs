@@ -43,8 +43,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::error::{CoroutineError, lock};
+use crate::error::CoroutineError;
 use crate::frame;
+use crate::sync::lock_std;
 
 type CancelHandler = Box<dyn FnOnce(&CoroutineError) + Send>;
 
@@ -77,7 +78,7 @@ impl<T> Shared<T> {
     }
 
     fn resume_with(&self, outcome: Result<T, CoroutineError>) {
-        let mut st = lock(&self.state);
+        let mut st = lock_std(&self.state);
         assert!(!st.resumed, "continuation already resumed");
         st.resumed = true;
         if st.cancelled {
@@ -121,7 +122,7 @@ impl<T> Continuation<T> {
 
 impl<T> Clone for Continuation<T> {
     fn clone(&self) -> Self {
-        lock(&self.shared.state).handles += 1;
+        lock_std(&self.shared.state).handles += 1;
         Continuation {
             shared: self.shared.clone(),
         }
@@ -130,7 +131,7 @@ impl<T> Clone for Continuation<T> {
 
 impl<T> Drop for Continuation<T> {
     fn drop(&mut self) {
-        let mut st = lock(&self.shared.state);
+        let mut st = lock_std(&self.shared.state);
         st.handles -= 1;
         let abandoned = st.handles == 0 && !st.resumed;
         drop(st);
@@ -144,7 +145,7 @@ impl<T> Drop for Continuation<T> {
 
 impl<T> fmt::Debug for Continuation<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = lock(&self.shared.state);
+        let st = lock_std(&self.shared.state);
         f.debug_struct("Continuation")
             .field("resumed", &st.resumed)
             .field("cancelled", &st.cancelled)
@@ -183,7 +184,7 @@ impl<T> CancellableContinuation<T> {
     ///
     /// If a handler was registered already.
     pub fn invoke_on_cancellation(&self, handler: impl FnOnce(&CoroutineError) + Send + 'static) {
-        let mut st = lock(&self.inner.shared.state);
+        let mut st = lock_std(&self.inner.shared.state);
         assert!(
             st.on_cancel.is_none(),
             "invoke_on_cancellation: a cancellation handler is registered already"
@@ -201,7 +202,7 @@ impl<T> CancellableContinuation<T> {
 
     /// True once the coroutine was cancelled while suspended here.
     pub fn is_cancelled(&self) -> bool {
-        lock(&self.inner.shared.state).cancelled
+        lock_std(&self.inner.shared.state).cancelled
     }
 }
 
@@ -287,7 +288,7 @@ impl<T, F: FnOnce(Continuation<T>)> Future for Suspend<T, F> {
             .shared
             .as_ref()
             .expect("the block ran on the first poll");
-        let mut st = lock(&shared.state);
+        let mut st = lock_std(&shared.state);
         match st.outcome.take() {
             // The fast path too: resumed before the block returned.
             Some(outcome) => Poll::Ready(outcome),
@@ -306,7 +307,7 @@ impl<T, F> Drop for Suspend<T, F> {
         let Some(shared) = self.shared.take() else {
             return;
         };
-        let mut st = lock(&shared.state);
+        let mut st = lock_std(&shared.state);
         if st.resumed || st.cancelled {
             return;
         }

@@ -24,10 +24,11 @@ use crate::coroutine::{BodyDone, CoroutineTask, TASK_DROPPED};
 /// The reason a scope builder gives when its caller drops it before the block ended.
 const SCOPE_DROPPED: &str = "the scope's future was dropped before its block ended";
 use crate::dispatcher::Dispatcher;
-use crate::error::{CoroutineError, CoroutineResult, lock};
+use crate::error::{CoroutineError, CoroutineResult};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
 use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
+use crate::sync::lock_std;
 
 /// The value of a scope block's result.
 type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
@@ -239,7 +240,7 @@ where
     ) {
         let job = frame.job().clone();
         let sink = move |output: Fut::Output| {
-            *lock(&slot) = Some(output.into_result()?);
+            *lock_std(&slot) = Some(output.into_result()?);
             Ok(())
         };
         dispatcher.spawn(CoroutineTask::new(
@@ -423,7 +424,7 @@ where
                 .or_else(|| {
                     this.remote_value
                         .as_ref()
-                        .and_then(|slot| lock(slot).take())
+                        .and_then(|slot| lock_std(slot).take())
                 })
                 .ok_or_else(|| {
                     CoroutineError::cancelled("the scope completed without its block's value", None)

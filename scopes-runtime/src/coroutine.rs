@@ -17,10 +17,11 @@ use pin_project_lite::pin_project;
 use crate::context::CoroutineContext;
 use crate::debug::{self, CoroutineId};
 use crate::dispatcher;
-use crate::error::{CoroutineError, lock};
+use crate::error::CoroutineError;
 use crate::exception;
 use crate::frame::{self, Frame, Outcome};
 use crate::job::{Job, JobState, Join, Kind, UnhandledSink};
+use crate::sync::lock_std;
 
 /// The job-state methods that `Coroutine` and `Deferred` share: both are handles on a job.
 macro_rules! delegate_to_job {
@@ -304,7 +305,7 @@ struct Slot<T> {
 
 impl<T: Send> UnhandledSink for DeferredShared<T> {
     fn unhandled(&self, error: &CoroutineError, context: &CoroutineContext) {
-        let mut slot = lock(&self.slot);
+        let mut slot = lock_std(&self.slot);
         if slot.handles == 0 && !slot.observed {
             drop(slot);
             exception::handle_coroutine_exception(context, error);
@@ -360,7 +361,7 @@ impl<T: Send + 'static> Deferred<T> {
         let keep = shared.clone();
         let sink = move |output: F::Output| {
             let value = crate::CoroutineResult::into_result(output)?;
-            lock(&keep.slot).value = Some(value);
+            lock_std(&keep.slot).value = Some(value);
             Ok(())
         };
         let kind = Kind::Async(shared.clone());
@@ -390,7 +391,7 @@ impl<T> Deferred<T> {
 
     /// The outcome of a final job; `take` gets the value out of the slot.
     fn outcome(&self, take: impl FnOnce(&mut Slot<T>) -> Option<T>) -> Result<T, CoroutineError> {
-        let mut slot = lock(&self.shared.slot);
+        let mut slot = lock_std(&self.shared.slot);
         slot.observed = true;
         slot.unhandled = None;
         if let Some(error) = self.job.final_error() {
@@ -415,7 +416,7 @@ impl<T> Deferred<T> {
 
 impl<T: Clone> Clone for Deferred<T> {
     fn clone(&self) -> Self {
-        let mut slot = lock(&self.shared.slot);
+        let mut slot = lock_std(&self.shared.slot);
         slot.handles += 1;
         slot.clone = Some(T::clone);
         drop(slot);
@@ -428,7 +429,7 @@ impl<T: Clone> Clone for Deferred<T> {
 
 impl<T> Drop for Deferred<T> {
     fn drop(&mut self) {
-        let mut slot = lock(&self.shared.slot);
+        let mut slot = lock_std(&self.shared.slot);
         slot.handles -= 1;
         if slot.handles == 0 && !slot.observed {
             if let Some((error, context)) = slot.unhandled.take() {

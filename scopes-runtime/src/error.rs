@@ -16,6 +16,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::sync::lock_std;
+
 /// A boxed error that can cross threads: what a coroutine body may return as its error.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -176,7 +178,7 @@ impl CoroutineError {
 
     /// The failures that arrived after this one and were kept on it, in arrival order.
     pub fn suppressed(&self) -> Vec<CoroutineError> {
-        lock(&self.inner.suppressed).clone()
+        lock_std(&self.inner.suppressed).clone()
     }
 
     /// True if both values are the same error (one is a clone of the other).
@@ -190,7 +192,7 @@ impl CoroutineError {
         if other.ptr_eq(self) || other.is_cancellation() {
             return;
         }
-        let mut list = lock(&self.inner.suppressed);
+        let mut list = lock_std(&self.inner.suppressed);
         if !list.iter().any(|e| e.ptr_eq(other)) {
             list.push(other.clone());
         }
@@ -262,12 +264,6 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "Box<dyn Any>".to_owned()
     }
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section in this crate leaves its data
-/// consistent before anything can panic, and user code never runs under our locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What a coroutine body may return: `()`, `Result<T, E>`, or a plain value of a common type.

@@ -39,8 +39,9 @@ use std::task::{Context, Poll, Waker};
 use futures::task::AtomicWaker;
 
 use crate::context::{ContextElement, CoroutineContext};
-use crate::error::{CoroutineError, lock};
+use crate::error::CoroutineError;
 use crate::job::{Job, Slab};
+use crate::sync::lock_std;
 
 /// One running body: see the module docs.
 pub(crate) struct Frame {
@@ -101,7 +102,7 @@ impl Frame {
     }
 
     fn wake_finally(&self) {
-        let slots: Vec<Arc<AtomicWaker>> = lock(&self.finally).iter().cloned().collect();
+        let slots: Vec<Arc<AtomicWaker>> = lock_std(&self.finally).iter().cloned().collect();
         for slot in slots {
             slot.wake();
         }
@@ -203,7 +204,7 @@ impl FinallyRegistration {
         let keys = frame
             .chain()
             .map(|f| {
-                let key = lock(&f.finally).insert(slot.clone());
+                let key = lock_std(&f.finally).insert(slot.clone());
                 f.finally_count.fetch_add(1, Ordering::AcqRel);
                 (f.clone(), key)
             })
@@ -219,7 +220,7 @@ impl FinallyRegistration {
 impl Drop for FinallyRegistration {
     fn drop(&mut self) {
         for (frame, key) in self.keys.drain(..) {
-            let removed = lock(&frame.finally).remove(key);
+            let removed = lock_std(&frame.finally).remove(key);
             drop(removed);
             frame.finally_count.fetch_sub(1, Ordering::AcqRel);
         }

@@ -1,4 +1,4 @@
-//! The primitives the job tree synchronises with: std's, or loom's when the crate is built with
+//! Locking. The primitives the job tree synchronises with are std's, or loom's when the crate is built with
 //! `--cfg scopes_loom` to model-check the job tree (`job/loom_tests.rs`). A custom cfg, because
 //! tokio reacts to `cfg(loom)` itself.
 
@@ -13,8 +13,13 @@ pub(crate) use std::sync::{
     atomic::{AtomicU8, AtomicUsize},
 };
 
-/// Locks a mutex, ignoring poisoning: no critical section of the job tree leaves its data
+/// Locks a job-tree mutex, ignoring poisoning: no critical section of this crate leaves its data
 /// inconsistent, and no user code runs under its locks.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The same for the std mutexes outside the job tree (which loom need not see).
+pub(crate) fn lock_std<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
 
 use super::task::{BoxFuture, Schedule, Task};
-use crate::error::lock;
+use crate::sync::lock_std;
 
 /// Tasks a worker runs before it lets its base run something else.
 const BATCH: usize = 32;
@@ -69,7 +69,7 @@ impl Limited {
     }
 
     fn enqueue(self: &Arc<Self>, task: Arc<Task>) {
-        lock(&self.queue).push_back(task);
+        lock_std(&self.queue).push_back(task);
         if self.try_take_slot() {
             self.start_worker();
         }
@@ -106,12 +106,12 @@ impl Limited {
     /// The next task, or `None` when the worker should retire.
     fn next_task(&self) -> Option<Arc<Task>> {
         loop {
-            if let Some(task) = lock(&self.queue).pop_front() {
+            if let Some(task) = lock_std(&self.queue).pop_front() {
                 return Some(task);
             }
             self.workers.fetch_sub(1, Ordering::AcqRel);
             // A task may have been queued after our look but before we gave the slot back.
-            if lock(&self.queue).is_empty() || !self.try_take_slot() {
+            if lock_std(&self.queue).is_empty() || !self.try_take_slot() {
                 return None;
             }
         }
@@ -154,7 +154,7 @@ impl Drop for Worker {
             return;
         }
         self.view.workers.fetch_sub(1, Ordering::AcqRel);
-        let queued = std::mem::take(&mut *lock(&self.view.queue));
+        let queued = std::mem::take(&mut *lock_std(&self.view.queue));
         // Outside the lock: dropping a coroutine ends its job.
         for task in queued {
             task.abort();

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::error::lock;
+use crate::sync::lock_std;
 
 const IDLE: u8 = 0;
 const SCHEDULED: u8 = 1;
@@ -58,7 +58,7 @@ impl Task {
         self.state.store(RUNNING, Ordering::Release);
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut slot = lock(&self.future);
+        let mut slot = lock_std(&self.future);
         let Some(future) = slot.as_mut() else {
             return;
         };
@@ -92,7 +92,7 @@ impl Task {
     /// whose scheduler can no longer run them.
     pub(crate) fn abort(&self) {
         self.state.store(DONE, Ordering::Release);
-        let future = lock(&self.future).take();
+        let future = lock_std(&self.future).take();
         drop(future);
     }
 
