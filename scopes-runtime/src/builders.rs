@@ -19,10 +19,9 @@ use tokio::time::Sleep;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
-use crate::coroutine::{BodyDone, CoroutineTask, TASK_DROPPED};
+use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
 
 /// The reason a scope builder gives when its caller drops it before the block ended.
-const SCOPE_DROPPED: &str = "the scope's future was dropped before its block ended";
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
@@ -203,7 +202,7 @@ where
     /// Runs `body` in `frame` (a root frame) as a task on `dispatcher`; its value goes to `slot`.
     fn spawn(
         dispatcher: &Dispatcher,
-        frame: Arc<Frame>,
+        frame: Frame,
         body: Fut,
         slot: Arc<Mutex<Option<ValueOf<Fut>>>>,
     );
@@ -217,7 +216,7 @@ where
     Fut::Output: CoroutineResult,
 {
     const CAN_HOP: bool = false;
-    fn spawn(_: &Dispatcher, _: Arc<Frame>, _: Fut, _: Arc<Mutex<Option<ValueOf<Fut>>>>) {
+    fn spawn(_: &Dispatcher, _: Frame, _: Fut, _: Arc<Mutex<Option<ValueOf<Fut>>>>) {
         unreachable!("an in-place scope never hops: CAN_HOP is false")
     }
 }
@@ -234,21 +233,15 @@ where
     const CAN_HOP: bool = true;
     fn spawn(
         dispatcher: &Dispatcher,
-        frame: Arc<Frame>,
+        frame: Frame,
         body: Fut,
         slot: Arc<Mutex<Option<ValueOf<Fut>>>>,
     ) {
-        let job = frame.job().clone();
         let sink = move |output: Fut::Output| {
             *lock_std(&slot) = Some(output.into_result()?);
             Ok(())
         };
-        dispatcher.spawn(CoroutineTask::new(
-            frame,
-            body,
-            sink,
-            BodyDone::new(job, TASK_DROPPED),
-        ));
+        dispatcher.spawn(CoroutineTask::new(frame, body, sink, false));
     }
 }
 
@@ -270,7 +263,7 @@ pin_project! {
         begin: Option<Begin<F>>,
         #[pin]
         body: Option<Fut>,
-        frame: Option<Arc<Frame>>,
+        frame: Option<Frame>,
         timeout: Option<Duration>,
         #[pin]
         timer: Option<Sleep>,
@@ -340,30 +333,28 @@ where
                     .insert(CoroutineError::timed_out(duration))
                     .clone()));
             }
-            let frame = scoped_frame(kind, extra);
+            let ScopedFrame {
+                frame,
+                outer,
+                hop_to,
+            } = scoped_frame(kind, extra, H::CAN_HOP);
             this.abandon.0 = Some(frame.job().clone());
-            let outer = frame.parent().and_then(|p| p.context().get::<Dispatcher>());
-            let hop_to = frame
-                .context()
-                .get::<Dispatcher>()
-                .filter(|target| H::CAN_HOP && target.needs_hop_from(outer))
-                .cloned();
-            if hop_to.is_some() || frame.context().contains::<NonCancellable>() {
+            let context = frame.context();
+            if hop_to.is_some() || context.contains::<NonCancellable>() {
                 // The caller waits for the body: a hopped body, like a `NonCancellable` one, is
                 // not dropped with the caller; the cancellation reaches it through its job.
-                *this.section = Some(NonCancellableGuard::enter(frame.parent().cloned()));
+                *this.section = Some(NonCancellableGuard::enter(outer));
             }
-            let handle = ScopeHandle::new(frame.context().clone());
+            let handle = ScopeHandle::new(context);
             match hop_to {
                 Some(target) => {
                     let slot = Arc::new(Mutex::new(None));
-                    let remote = Frame::new(frame.context().clone(), None);
-                    H::spawn(&target, remote, block(handle), slot.clone());
+                    H::spawn(&target, frame.clone(), block(handle), slot.clone());
                     *this.remote_value = Some(slot);
                     *this.join = Some(frame.job().join());
                 }
                 None => {
-                    *this.done = Some(BodyDone::new(frame.job().clone(), SCOPE_DROPPED));
+                    *this.done = Some(BodyDone::new(frame.clone(), Dropped::Scope));
                     this.body.set(Some(block(handle)));
                     this.timer.set(this.timeout.map(tokio::time::sleep));
                 }
@@ -444,22 +435,47 @@ impl Drop for AbandonOnDrop {
     }
 }
 
-/// A frame for a scoped coroutine of `kind` in the current context plus `extra`, nested in the
-/// current frame. With `NonCancellable` in `extra` its job is a root: the caller's cancellation
-/// does not reach it.
-fn scoped_frame(kind: Kind, extra: CoroutineContext) -> Arc<Frame> {
+/// A scoped coroutine's frame, with what decided its place.
+struct ScopedFrame {
+    frame: Frame,
+    /// The caller's frame.
+    outer: Option<Frame>,
+    /// The dispatcher the body hops to, if it runs elsewhere than the caller.
+    hop_to: Option<Dispatcher>,
+}
+
+/// A frame for a scoped coroutine of `kind` in the current context plus `extra`. It is nested
+/// in the current frame, unless its body hops (`can_hop`, and the context's dispatcher is not
+/// the caller's): then it is the root frame of the body's task. With `NonCancellable` in
+/// `extra` its job is a root: the caller's cancellation does not reach it.
+fn scoped_frame(kind: Kind, extra: CoroutineContext, can_hop: bool) -> ScopedFrame {
     let detached = extra.contains::<NonCancellable>();
     let outer = frame::current_frame();
-    let context = outer
-        .as_ref()
-        .map(|f| f.context().clone())
-        .unwrap_or_default()
-        + extra;
+    let outer_context = outer.as_ref().map(Frame::context).unwrap_or_default();
+    let context = outer_context.clone() + extra;
+    let hop_to = context
+        .get::<Dispatcher>()
+        .filter(|target| can_hop && target.needs_hop_from(outer_context.get::<Dispatcher>()))
+        .cloned();
     let parent = if detached {
         None
     } else {
         context.job().cloned()
     };
-    let job = Job::create(kind, context.minus::<Job>(), parent.as_ref(), false);
-    Frame::new(context.with_job(job), outer)
+    let frame_parent = match hop_to {
+        Some(_) => None,
+        None => outer.as_ref().map(Frame::job),
+    };
+    let job = Job::create(
+        kind,
+        context.minus::<Job>(),
+        parent.as_ref(),
+        false,
+        frame_parent,
+    );
+    ScopedFrame {
+        frame: Frame::of(job),
+        outer,
+        hop_to,
+    }
 }

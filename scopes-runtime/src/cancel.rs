@@ -60,8 +60,12 @@ pub async fn yield_now() {
 
 /// Suspends for `duration` (tokio's clock, so a paused test clock applies). A cancelled
 /// coroutine is dropped at once, without waiting for the timer.
-pub async fn delay(duration: Duration) {
-    tokio::time::sleep(duration).await
+///
+/// The time counts from the call, as with tokio's `sleep`: a lazy `launch(delay(d))` counts
+/// from the launch; `launch(async { delay(d).await })` counts from the start.
+pub fn delay(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'static {
+    // tokio's `Sleep` itself, not an `async fn` around it: a parked coroutine is smaller.
+    tokio::time::sleep(duration)
 }
 
 /// The async `finally`: runs `body`, then `cleanup` to its end however `body` ended (a value, a

@@ -217,12 +217,10 @@ impl CoroutineContext {
     }
 
     /// The thread-local elements, in order: a frame sets them around every poll.
-    pub(crate) fn thread_locals(&self) -> Vec<Arc<dyn ContextElement>> {
-        self.elements()
-            .iter()
-            .filter(|e| e.__thread_local().is_some())
-            .cloned()
-            .collect()
+    pub(crate) fn thread_locals(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = &dyn crate::thread_local::ThreadLocalSwap> {
+        self.elements().iter().filter_map(|e| e.__thread_local())
     }
 
     fn elements(&self) -> &[Arc<dyn ContextElement>] {

@@ -89,58 +89,81 @@ pin_project! {
         // Declared first: dropped before `done` reports the end.
         #[pin]
         body: Option<F>,
-        frame: Arc<Frame>,
         shielded: bool,
         sink: Option<S>,
+        // Holds the frame (the job): one word per task for both.
         done: BodyDone,
     }
 }
 
 /// Marks a job's body done, also when whatever runs the body is dropped before it finishes: a
 /// task whose runtime shut down, or a scope builder's future that its caller dropped. Then the
-/// job is cancelled first, with `dropped` as the reason.
+/// job is cancelled first, with the reason `dropped` gives.
 pub(crate) struct BodyDone {
-    job: Option<Job>,
-    dropped: &'static str,
+    frame: Option<Frame>,
+    dropped: Dropped,
 }
 
-/// The reason a coroutine's task gives when it is dropped unfinished.
-pub(crate) const TASK_DROPPED: &str =
-    "the coroutine's task was dropped before its body ended (its runtime shut down)";
+/// What ran a body and was dropped before the body ended.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Dropped {
+    /// A coroutine's task (its runtime shut down).
+    Task,
+    /// A scope builder's future (its caller dropped it).
+    Scope,
+}
+
+impl Dropped {
+    fn reason(self) -> &'static str {
+        match self {
+            Dropped::Task => {
+                "the coroutine's task was dropped before its body ended (its runtime shut down)"
+            }
+            Dropped::Scope => "the scope's future was dropped before its block ended",
+        }
+    }
+}
 
 impl BodyDone {
-    pub(crate) fn new(job: Job, dropped: &'static str) -> Self {
+    pub(crate) fn new(frame: Frame, dropped: Dropped) -> Self {
         BodyDone {
-            job: Some(job),
+            frame: Some(frame),
             dropped,
         }
     }
 
+    /// The frame of the body, until it is done.
+    fn frame(&self) -> Option<&Frame> {
+        self.frame.as_ref()
+    }
+
     pub(crate) fn finish(&mut self, result: Result<(), CoroutineError>) {
-        if let Some(job) = self.job.take() {
-            job.body_completed(result);
+        if let Some(frame) = self.frame.take() {
+            frame.job().body_completed(result);
         }
     }
 }
 
 impl Drop for BodyDone {
     fn drop(&mut self) {
-        if let Some(job) = &self.job {
-            job.cancel_with_error(CoroutineError::cancelled(self.dropped, None));
+        if let Some(frame) = &self.frame {
+            let reason = self.dropped.reason();
+            frame
+                .job()
+                .cancel_with_error(CoroutineError::cancelled(reason, None));
         }
         self.finish(Ok(()));
     }
 }
 
 impl<F, S> CoroutineTask<F, S> {
-    /// The task that drives `body` in `frame` (a root frame) and reports through `done`.
-    pub(crate) fn new(frame: Arc<Frame>, body: F, sink: S, done: BodyDone) -> Self {
+    /// The task that drives `body` in `frame` (a root frame) and marks its body done at the end.
+    pub(crate) fn new(frame: Frame, body: F, sink: S, shielded: bool) -> Self {
         CoroutineTask {
             body: Some(body),
-            frame,
-            shielded: false,
+            shielded,
             sink: Some(sink),
-            done,
+            done: BodyDone::new(frame, Dropped::Task),
         }
     }
 }
@@ -154,7 +177,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let outcome = ready!(frame::poll_body(this.frame, this.body, cx, this.shielded));
+        let frame = this
+            .done
+            .frame()
+            .expect("a coroutine's task is not polled once it ended");
+        let outcome = ready!(frame::poll_body(frame, this.body, cx, this.shielded));
         let result = match outcome {
             Outcome::Done(output) => match this.sink.take() {
                 Some(sink) => sink(output),
@@ -193,15 +220,10 @@ where
         context.minus::<Job>(),
         parent.as_ref(),
         start == CoroutineStart::Lazy,
+        None,
     );
-    let context = context.with_job(job.clone());
-    let task = CoroutineTask {
-        body: Some(body),
-        frame: Frame::new(context.clone(), None),
-        shielded: matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched),
-        sink: Some(sink),
-        done: BodyDone::new(job.clone(), TASK_DROPPED),
-    };
+    let shielded = matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched);
+    let task = CoroutineTask::new(Frame::of(job.clone()), body, sink, shielded);
     let never_runs =
         job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);
     if never_runs {

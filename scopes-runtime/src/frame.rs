@@ -8,6 +8,10 @@
 //! how `current_context()`, `current_scope()` and `is_active()` find it, on whatever thread the
 //! poll runs.
 //!
+//! A frame is not an allocation of its own: its state (`FrameState`) lives in its job, so a
+//! launched coroutine costs its tokio task and one job. A body that hops (`with_context` to
+//! another dispatcher) runs in a root frame of the task on the target.
+//!
 //! # Delivering a cancellation
 //!
 //! When a frame's job starts cancelling, its driver (the task wrapper or the scope's future) is
@@ -31,51 +35,62 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures::task::AtomicWaker;
 
-use crate::context::{ContextElement, CoroutineContext};
+use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
-use crate::job::{Job, Slab};
-use crate::sync::lock_std;
+use crate::job::{Job, JobInner};
 
-/// One running body: see the module docs.
+/// The frame part of a job: what a body running in it needs beyond the job's state. It lives in
+/// the job's own allocation, so a coroutine costs one allocation beside its tokio task.
+pub(crate) struct FrameState {
+    /// The enclosing frame of the same task (weak: a frame never outlives it while it runs, and
+    /// a finished job must not keep its caller's job alive).
+    parent: Option<Weak<JobInner>>,
+    /// The context holds thread-local elements, to set around every poll.
+    thread_locals: bool,
+    non_cancellable: AtomicU32,
+    /// How many `try_finally`s are registered in the job's `finally` list (kept under its lock).
+    finally_count: AtomicU32,
+}
+
+impl FrameState {
+    /// The frame state of a job with `context`, nested in `parent` (the job of the enclosing
+    /// frame of the same task, if any).
+    pub(crate) fn new(context: &CoroutineContext, parent: Option<&Job>) -> FrameState {
+        FrameState {
+            parent: parent.map(|p| Arc::downgrade(&p.inner)),
+            thread_locals: context.thread_locals().next().is_some(),
+            non_cancellable: AtomicU32::new(0),
+            finally_count: AtomicU32::new(0),
+        }
+    }
+}
+
+/// One running body: a job seen as the frame its body runs in (see the module docs). Cheap to
+/// clone: it is the job.
+#[derive(Clone)]
 pub(crate) struct Frame {
-    context: CoroutineContext,
-    /// The thread-local elements of the context, set around every poll.
-    thread_locals: Vec<Arc<dyn ContextElement>>,
     job: Job,
-    parent: Option<Arc<Frame>>,
-    non_cancellable: AtomicUsize,
-    finally_count: AtomicUsize,
-    finally: Mutex<Slab<Arc<AtomicWaker>>>,
 }
 
 impl Frame {
-    /// A frame for `context`, which must hold a job, nested in `parent` (the frame of the same
-    /// task it runs inside, if any).
-    pub(crate) fn new(context: CoroutineContext, parent: Option<Arc<Frame>>) -> Arc<Frame> {
-        let job = context
-            .job()
-            .cloned()
-            .expect("a frame's context holds its job");
-        Arc::new(Frame {
-            thread_locals: context.thread_locals(),
-            context,
-            job,
-            parent,
-            non_cancellable: AtomicUsize::new(0),
-            finally_count: AtomicUsize::new(0),
-            finally: Mutex::new(Slab::default()),
-        })
+    /// The frame of `job`'s body.
+    pub(crate) fn of(job: Job) -> Frame {
+        Frame { job }
     }
 
-    pub(crate) fn context(&self) -> &CoroutineContext {
-        &self.context
+    fn state(&self) -> &FrameState {
+        &self.job.inner.frame
+    }
+
+    /// The frame's context, with its job.
+    pub(crate) fn context(&self) -> CoroutineContext {
+        self.job.context()
     }
 
     pub(crate) fn job(&self) -> &Job {
@@ -83,26 +98,29 @@ impl Frame {
     }
 
     /// The enclosing frame of the same task.
-    pub(crate) fn parent(&self) -> Option<&Arc<Frame>> {
-        self.parent.as_ref()
+    pub(crate) fn parent(&self) -> Option<Frame> {
+        let inner = self.state().parent.as_ref()?.upgrade()?;
+        Some(Frame::of(Job { inner }))
     }
 
     /// True if code in this frame must stop: the job is cancelling and no `NonCancellable`
     /// section runs in the frame.
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.job.is_cancelled() && self.non_cancellable.load(Ordering::Acquire) == 0
+        self.job.is_cancelled() && self.state().non_cancellable.load(Ordering::Acquire) == 0
     }
 
-    fn chain(self: &Arc<Frame>) -> impl Iterator<Item = &Arc<Frame>> {
-        std::iter::successors(Some(self), |f| f.parent.as_ref())
+    /// This frame and its enclosing ones, innermost first.
+    fn chain(&self) -> impl Iterator<Item = Frame> {
+        std::iter::successors(Some(self.clone()), Frame::parent)
     }
 
     fn has_finally(&self) -> bool {
-        self.finally_count.load(Ordering::Acquire) > 0
+        self.state().finally_count.load(Ordering::Acquire) > 0
     }
 
     fn wake_finally(&self) {
-        let slots: Vec<Arc<AtomicWaker>> = lock_std(&self.finally).iter().cloned().collect();
+        let slots: Vec<Arc<AtomicWaker>> =
+            self.job.with_finally(|list| list.iter().cloned().collect());
         for slot in slots {
             slot.wake();
         }
@@ -110,24 +128,24 @@ impl Frame {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<Frame>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Frame>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with `frame` as the current frame and its thread-local elements set, restoring the
 /// previous frame and values after, in reverse order (also when `f` panics).
-pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
+pub(crate) fn enter<R>(frame: &Frame, f: impl FnOnce() -> R) -> R {
     struct Restore<'a> {
-        frame: Option<Arc<Frame>>,
-        locals: &'a [Arc<dyn ContextElement>],
+        frame: Option<Frame>,
+        locals: Option<&'a CoroutineContext>,
         saved: Vec<Box<dyn Any>>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            if !self.saved.is_empty() {
-                for (element, previous) in self.locals.iter().zip(self.saved.drain(..)).rev() {
-                    if let Some(local) = element.__thread_local() {
-                        local.restore(previous);
-                    }
+            if let Some(context) = self.locals {
+                // Those installed before a panicking `install`, in reverse.
+                let installed: Vec<_> = context.thread_locals().take(self.saved.len()).collect();
+                for (local, previous) in installed.into_iter().zip(self.saved.drain(..)).rev() {
+                    local.restore(previous);
                 }
             }
             let previous = self.frame.take();
@@ -135,13 +153,17 @@ pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
         }
     }
     let previous = CURRENT.with(|c| c.borrow_mut().replace(frame.clone()));
+    let locals = frame
+        .state()
+        .thread_locals
+        .then(|| frame.job.bare_context());
     let mut restore = Restore {
         frame: previous,
-        locals: &frame.thread_locals,
+        locals,
         saved: Vec::new(),
     };
-    for element in &frame.thread_locals {
-        if let Some(local) = element.__thread_local() {
+    if let Some(context) = locals {
+        for local in context.thread_locals() {
             restore.saved.push(local.install());
         }
     }
@@ -151,25 +173,25 @@ pub(crate) fn enter<R>(frame: &Arc<Frame>, f: impl FnOnce() -> R) -> R {
 }
 
 /// Reads the current frame. `f` must not poll, enter or drop frames.
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Frame>>) -> R) -> R {
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     CURRENT.with(|c| f(c.borrow().as_ref()))
 }
 
 /// The current frame, if code runs inside a coroutine.
-pub(crate) fn current_frame() -> Option<Arc<Frame>> {
+pub(crate) fn current_frame() -> Option<Frame> {
     with_current(|f| f.cloned())
 }
 
 /// A running `NonCancellable` section: counted on every frame from `from` outwards.
 pub(crate) struct NonCancellableGuard {
-    from: Option<Arc<Frame>>,
+    from: Option<Frame>,
 }
 
 impl NonCancellableGuard {
-    pub(crate) fn enter(from: Option<Arc<Frame>>) -> Self {
+    pub(crate) fn enter(from: Option<Frame>) -> Self {
         if let Some(frame) = &from {
             for f in frame.chain() {
-                f.non_cancellable.fetch_add(1, Ordering::AcqRel);
+                f.state().non_cancellable.fetch_add(1, Ordering::AcqRel);
             }
         }
         NonCancellableGuard { from }
@@ -180,7 +202,7 @@ impl Drop for NonCancellableGuard {
     fn drop(&mut self) {
         if let Some(frame) = &self.from {
             for f in frame.chain() {
-                let before = f.non_cancellable.fetch_sub(1, Ordering::AcqRel);
+                let before = f.state().non_cancellable.fetch_sub(1, Ordering::AcqRel);
                 if before == 1 && f.job.is_cancelled() {
                     // The cancellation was waiting for this section: let the driver see it.
                     f.job.inner.driver.wake();
@@ -194,19 +216,19 @@ impl Drop for NonCancellableGuard {
 /// so a delivery poll can wake it wherever it sits in the body's future tree.
 pub(crate) struct FinallyRegistration {
     slot: Arc<AtomicWaker>,
-    keys: Vec<(Arc<Frame>, usize)>,
+    keys: Vec<(Frame, usize)>,
 }
 
 impl FinallyRegistration {
-    pub(crate) fn register(frame: &Arc<Frame>, waker: &Waker) -> Self {
+    pub(crate) fn register(frame: &Frame, waker: &Waker) -> Self {
         let slot = Arc::new(AtomicWaker::new());
         slot.register(waker);
         let keys = frame
             .chain()
             .map(|f| {
-                let key = lock_std(&f.finally).insert(slot.clone());
-                f.finally_count.fetch_add(1, Ordering::AcqRel);
-                (f.clone(), key)
+                let key = f.job.with_finally(|list| list.insert(slot.clone()));
+                f.state().finally_count.fetch_add(1, Ordering::AcqRel);
+                (f, key)
             })
             .collect();
         FinallyRegistration { slot, keys }
@@ -220,9 +242,9 @@ impl FinallyRegistration {
 impl Drop for FinallyRegistration {
     fn drop(&mut self) {
         for (frame, key) in self.keys.drain(..) {
-            let removed = lock_std(&frame.finally).remove(key);
+            let removed = frame.job.with_finally(|list| list.remove(key));
             drop(removed);
-            frame.finally_count.fetch_sub(1, Ordering::AcqRel);
+            frame.state().finally_count.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -241,7 +263,7 @@ pub(crate) enum Outcome<T> {
 /// panics, and drops the body as soon as it ends. `shielded` skips the cancellation check for
 /// one poll (the first poll of an atomic or undispatched start).
 pub(crate) fn poll_body<F: Future>(
-    frame: &Arc<Frame>,
+    frame: &Frame,
     mut body: Pin<&mut Option<F>>,
     cx: &mut Context<'_>,
     shielded: &mut bool,
@@ -303,7 +325,7 @@ enum Step<T> {
 }
 
 /// Drops the body in place, inside its frame, catching a panicking destructor.
-fn drop_body<F>(frame: &Arc<Frame>, mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
+fn drop_body<F>(frame: &Frame, mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
     enter(frame, || catch_unwind(AssertUnwindSafe(|| body.set(None))))
         .map_err(CoroutineError::from_panic)
 }

@@ -245,10 +245,10 @@ pub fn current_scope() -> ScopeHandle {
 
 /// The scope of the running coroutine, or `None` outside a coroutine.
 pub fn try_current_scope() -> Option<ScopeHandle> {
-    frame::with_current(|f| f.map(|f| ScopeHandle::new(f.context().clone())))
+    frame::with_current(|f| f.map(|f| ScopeHandle::new(f.context())))
 }
 
 /// The context of the running coroutine; the empty context outside a coroutine.
 pub fn current_context() -> CoroutineContext {
-    frame::with_current(|f| f.map(|f| f.context().clone())).unwrap_or_default()
+    frame::with_current(|f| f.map(|f| f.context())).unwrap_or_default()
 }

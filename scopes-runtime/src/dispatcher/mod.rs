@@ -430,7 +430,9 @@ impl std::error::Error for DispatcherError {}
 /// The dispatcher of the running coroutine; `None` outside coroutines (or in a context without
 /// one).
 pub fn current_dispatcher() -> Option<Dispatcher> {
-    crate::frame::with_current(|f| f.and_then(|f| f.context().get::<Dispatcher>().cloned()))
+    crate::frame::with_current(|f| {
+        f.and_then(|f| f.job().bare_context().get::<Dispatcher>().cloned())
+    })
 }
 
 /// Checks that the running coroutine is on `required` or on a view of it.

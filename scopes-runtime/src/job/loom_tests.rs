@@ -81,8 +81,8 @@ fn two_children_fail_at_once() {
         });
         let context = CoroutineContext::new().with(handler);
         let parent = Job::new();
-        let a = Job::create(Kind::Launch, context.clone(), Some(&parent), false);
-        let b = Job::create(Kind::Launch, context, Some(&parent), false);
+        let a = Job::create(Kind::Launch, context.clone(), Some(&parent), false, None);
+        let b = Job::create(Kind::Launch, context, Some(&parent), false, None);
         // Two bodies end with an error at the same time (a body still runs while cancelling,
         // so its error is kept even if the other failure cancelled it first).
         let t = thread::spawn(move || a.body_completed(Err(CoroutineError::failed("a"))));

@@ -80,7 +80,8 @@ use crate::debug::CoroutineId;
 use crate::dispatcher::Dispatcher;
 use crate::error::{BoxError, CoroutineError};
 use crate::exception;
-use crate::sync::{AtomicU8, AtomicUsize, Mutex, lock};
+use crate::frame::FrameState;
+use crate::sync::{AtomicU8, AtomicUsize, Mutex, MutexGuard, lock};
 pub(crate) use slab::Slab;
 
 /// The public state of a [`Job`]. See the module docs for the diagram.
@@ -174,7 +175,24 @@ impl Kind {
 }
 
 type Handler = Box<dyn FnOnce(Option<&CoroutineError>) + Send>;
-type LazyStart = Box<dyn FnOnce() + Send>;
+pub(crate) type LazyStart = Box<dyn FnOnce() + Send>;
+pub(crate) type FinallyList = Slab<Arc<AtomicWaker>>;
+
+/// The parts of a job's state that few jobs use, kept out of line so every job is smaller.
+#[derive(Default)]
+struct Rare {
+    /// What `start()` runs, for a lazy coroutine.
+    lazy_start: Option<LazyStart>,
+    /// The `try_finally`s running in this job's frame (see `frame`).
+    finally: FinallyList,
+}
+
+/// Who is told when a job becomes final: a completion handler or a joiner's waker. One list for
+/// both, so a job that has neither keeps one empty list.
+enum Listener {
+    Handler(Handler),
+    Waker(Waker),
+}
 
 struct State {
     phase: JobState,
@@ -185,13 +203,11 @@ struct State {
     cancellation: Option<CoroutineError>,
     /// What children are cancelled with, made once per job.
     child_cause: Option<CoroutineError>,
-    /// The final error, once `Cancelled`.
-    final_error: Option<CoroutineError>,
     parent: Option<Job>,
     children: Slab<Job>,
-    handlers: Slab<Handler>,
-    waiters: Slab<Waker>,
-    lazy_start: Option<LazyStart>,
+    listeners: Slab<Listener>,
+    /// What few jobs need, allocated by the first that does.
+    rare: Option<Box<Rare>>,
     /// A scoped job whose caller dropped it: nobody will receive its result.
     abandoned: bool,
 }
@@ -207,6 +223,8 @@ pub(crate) struct JobInner {
     pub(crate) driver: AtomicWaker,
     /// This job's key in its parent's children; written and read under the parent's lock.
     slot_in_parent: AtomicUsize,
+    /// What the body running in this job needs (see `frame`).
+    pub(crate) frame: FrameState,
 }
 
 /// A node of the job tree: a coroutine's job, a scope's job or a standalone job.
@@ -321,18 +339,30 @@ impl Job {
     /// until `complete()` is called and all its children have finished.
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> Job {
-        Job::create(Kind::Job, CoroutineContext::new(), None, false)
+        Job::create(Kind::Job, CoroutineContext::new(), None, false, None)
     }
 
     /// A standalone supervisor job: a child's failure cancels neither it nor the other children;
     /// the failing child reports to the exception handler in its own context.
     pub fn supervisor() -> Job {
-        Job::create(Kind::SupervisorJob, CoroutineContext::new(), None, false)
+        Job::create(
+            Kind::SupervisorJob,
+            CoroutineContext::new(),
+            None,
+            false,
+            None,
+        )
     }
 
     /// A standalone job that is a child of `parent`: cancelled with it, and waited for by it.
     pub fn child_of(parent: &Job) -> Job {
-        Job::create(Kind::Job, CoroutineContext::new(), Some(parent), false)
+        Job::create(
+            Kind::Job,
+            CoroutineContext::new(),
+            Some(parent),
+            false,
+            None,
+        )
     }
 
     /// A standalone supervisor job that is a child of `parent`.
@@ -342,16 +372,18 @@ impl Job {
             CoroutineContext::new(),
             Some(parent),
             false,
+            None,
         )
     }
 
     /// Makes a job of `kind` under `parent` (attached, and cancelled at once if the parent is
-    /// cancelling or final).
+    /// cancelling or final). Its body's frame is nested in `frame_parent`'s, if given.
     pub(crate) fn create(
         kind: Kind,
         context: CoroutineContext,
         parent: Option<&Job>,
         lazy: bool,
+        frame_parent: Option<&Job>,
     ) -> Job {
         let phase = if lazy {
             JobState::New
@@ -361,6 +393,7 @@ impl Job {
         let job = Job {
             inner: Arc::new(JobInner {
                 kind,
+                frame: FrameState::new(&context, frame_parent),
                 context,
                 phase: AtomicU8::new(phase as u8),
                 state: Mutex::new(State {
@@ -369,12 +402,10 @@ impl Job {
                     failure: None,
                     cancellation: None,
                     child_cause: None,
-                    final_error: None,
                     parent: parent.cloned(),
                     children: Slab::default(),
-                    handlers: Slab::default(),
-                    waiters: Slab::default(),
-                    lazy_start: None,
+                    listeners: Slab::default(),
+                    rare: None,
                     abandoned: false,
                 }),
                 driver: AtomicWaker::new(),
@@ -398,7 +429,7 @@ impl Job {
     pub(crate) fn attach_child(&self, child: &Job) -> Attach {
         let mut st = lock(&self.inner.state);
         if st.phase.is_final() {
-            let cause = match &st.final_error {
+            let cause = match &final_error_of(&st) {
                 Some(e) if e.is_cancellation() => e.clone(),
                 Some(e) => CoroutineError::cancelled("parent job is cancelled", Some(e.clone())),
                 None => CoroutineError::cancelled("parent job has completed", None),
@@ -464,7 +495,7 @@ impl Job {
             JobState::New | JobState::Active | JobState::Completing => {}
         }
         let never_started = st.phase == JobState::New;
-        let lazy_start = st.lazy_start.take();
+        let lazy_start = st.rare.as_mut().and_then(|r| r.lazy_start.take());
         if never_started || self.inner.kind.is_standalone() {
             st.body_done = true;
         }
@@ -534,8 +565,7 @@ impl Job {
         if st.phase == JobState::Active || st.phase == JobState::New {
             self.set_phase(&mut st, JobState::Completing);
         }
-        drop(st);
-        schedule([Effect::Finalize(self.clone())]);
+        self.finalize_if_done(st);
     }
 
     /// Marks a scoped job whose caller dropped it, so its failure goes to its parent.
@@ -556,8 +586,7 @@ impl Job {
         }
         st.body_done = true;
         self.set_phase(&mut st, JobState::Completing);
-        drop(st);
-        schedule([Effect::Finalize(self.clone())]);
+        self.finalize_if_done(st);
         true
     }
 
@@ -569,7 +598,7 @@ impl Job {
             return false;
         }
         self.set_phase(&mut st, JobState::Active);
-        let start = st.lazy_start.take();
+        let start = st.rare.as_mut().and_then(|r| r.lazy_start.take());
         drop(st);
         if let Some(start) = start {
             start();
@@ -585,14 +614,19 @@ impl Job {
         if st.phase != JobState::New {
             return Some(start);
         }
-        st.lazy_start = Some(start);
+        st.rare.get_or_insert_default().lazy_start = Some(start);
         None
     }
 
     /// Becomes final if the body is done and no child is left; reports the failure to its owner,
     /// runs the completion handlers, wakes the joiners, then lets the parent know.
     fn try_finalize(&self) {
-        let mut st = lock(&self.inner.state);
+        self.finalize_if_done(lock(&self.inner.state));
+    }
+
+    /// `try_finalize` with the job's lock already taken (released here), so a transition that
+    /// may end the job locks it once.
+    fn finalize_if_done(&self, mut st: MutexGuard<'_, State>) {
         if st.phase.is_final()
             || st.phase == JobState::New
             || !st.body_done
@@ -600,23 +634,17 @@ impl Job {
         {
             return;
         }
-        let final_error = st.failure.clone().or_else(|| st.cancellation.clone());
-        let phase = if final_error.is_some() {
-            JobState::Cancelled
-        } else {
-            JobState::Completed
+        let phase = match st.failure.is_some() || st.cancellation.is_some() {
+            true => JobState::Cancelled,
+            false => JobState::Completed,
         };
         self.set_phase(&mut st, phase);
-        st.final_error = final_error.clone();
+        let final_error = final_error_of(&st);
         st.child_cause = None;
-        // Most jobs have neither: skip the collecting then.
-        let handlers: Vec<Handler> = match st.handlers.is_empty() {
+        // Most jobs have no listener: skip the collecting then.
+        let listeners: Vec<Listener> = match st.listeners.is_empty() {
             true => Vec::new(),
-            false => st.handlers.drain().collect(),
-        };
-        let waiters: Vec<Waker> = match st.waiters.is_empty() {
-            true => Vec::new(),
-            false => st.waiters.drain().collect(),
+            false => st.listeners.drain().collect(),
         };
         let parent = st.parent.take();
         // A scoped job returns its failure to its caller, unless the caller is gone: then it
@@ -636,7 +664,16 @@ impl Job {
                 }
             }
         }
-        for handler in handlers {
+        // Every handler has run when a joiner wakes.
+        let mut waiters = Vec::new();
+        for listener in listeners {
+            let handler = match listener {
+                Listener::Handler(handler) => handler,
+                Listener::Waker(waker) => {
+                    waiters.push(waker);
+                    continue;
+                }
+            };
             let outcome = catch_unwind(AssertUnwindSafe(|| handler(final_error.as_ref())));
             if let Err(payload) = outcome {
                 let error = CoroutineError::from_panic(payload);
@@ -662,13 +699,13 @@ impl Job {
     fn remove_child(&self, child: &Job) {
         let mut st = lock(&self.inner.state);
         let key = child.inner.slot_in_parent.load(Ordering::Relaxed);
+        // Not the last reference (the caller holds `child`), so no drop runs under the lock.
         let removed = st.children.remove(key);
-        drop(st);
         debug_assert!(
             removed.is_some_and(|c| c == *child),
             "a child left a slot it did not hold"
         );
-        self.try_finalize();
+        self.finalize_if_done(st);
     }
 
     fn set_phase(&self, st: &mut State, phase: JobState) {
@@ -697,7 +734,7 @@ impl Job {
 
     /// The error this job ended with: `None` while it runs and after a normal completion.
     pub fn final_error(&self) -> Option<CoroutineError> {
-        lock(&self.inner.state).final_error.clone()
+        final_error_of(&lock(&self.inner.state))
     }
 
     /// The cancellation error a cancelled job's code sees (kotlinx's `getCancellationException`):
@@ -740,7 +777,7 @@ impl Job {
     {
         let mut st = lock(&self.inner.state);
         if st.phase.is_final() {
-            let error = st.final_error.clone();
+            let error = final_error_of(&st);
             drop(st);
             handler(error.as_ref());
             return CompletionHandle {
@@ -748,7 +785,7 @@ impl Job {
                 key: 0,
             };
         }
-        let key = st.handlers.insert(Box::new(handler));
+        let key = st.listeners.insert(Listener::Handler(Box::new(handler)));
         CompletionHandle {
             job: Arc::downgrade(&self.inner),
             key,
@@ -809,6 +846,17 @@ impl Job {
         out
     }
 
+    /// Runs `f` on the frame's list of `try_finally` wakers, under the job's lock: `f` must
+    /// only change the list (wake or drop nothing).
+    pub(crate) fn with_finally<R>(&self, f: impl FnOnce(&mut FinallyList) -> R) -> R {
+        f(&mut lock(&self.inner.state).rare.get_or_insert_default().finally)
+    }
+
+    /// The context without the job: its elements.
+    pub(crate) fn bare_context(&self) -> &CoroutineContext {
+        &self.inner.context
+    }
+
     /// The coroutine's context with its own job, as handlers see it.
     pub(crate) fn context(&self) -> CoroutineContext {
         self.inner.context.with_job(self.clone())
@@ -824,6 +872,14 @@ impl Job {
             job = j.parent();
         }
         false
+    }
+}
+
+/// The error a final job ended with: its failure, else its cancellation; `None` before.
+fn final_error_of(st: &State) -> Option<CoroutineError> {
+    match st.phase.is_final() {
+        true => st.failure.clone().or_else(|| st.cancellation.clone()),
+        false => None,
     }
 }
 
@@ -890,7 +946,7 @@ impl CompletionHandle {
     /// Removes the handler if it has not run yet.
     pub fn dispose(self) {
         if let Some(inner) = self.job.upgrade() {
-            let removed = lock(&inner.state).handlers.remove(self.key);
+            let removed = lock(&inner.state).listeners.remove(self.key);
             drop(removed);
         }
     }
@@ -929,18 +985,20 @@ impl Future for Join {
         }
         let mut st = lock(&this.job.inner.state);
         if st.phase.is_final() {
-            if let Some(key) = this.key.take() {
-                st.waiters.remove(key);
-            }
+            // Final: the listeners were drained, this joiner's waker with them.
+            this.key = None;
             return Poll::Ready(());
         }
-        match this.key.and_then(|key| st.waiters.get_mut(key)) {
-            Some(waker) => {
+        match this.key.and_then(|key| st.listeners.get_mut(key)) {
+            Some(Listener::Waker(waker)) => {
                 if !waker.will_wake(cx.waker()) {
                     *waker = cx.waker().clone();
                 }
             }
-            None => this.key = Some(st.waiters.insert(cx.waker().clone())),
+            _ => {
+                let key = st.listeners.insert(Listener::Waker(cx.waker().clone()));
+                this.key = Some(key);
+            }
         }
         Poll::Pending
     }
@@ -949,7 +1007,7 @@ impl Future for Join {
 impl Drop for Join {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let removed = lock(&self.job.inner.state).waiters.remove(key);
+            let removed = lock(&self.job.inner.state).listeners.remove(key);
             drop(removed);
         }
     }
@@ -958,5 +1016,15 @@ impl Drop for Join {
 impl fmt::Debug for Join {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join").field("job", &self.job).finish()
+    }
+}
+#[cfg(all(test, target_pointer_width = "64", not(scopes_loom)))]
+mod size {
+    /// A coroutine costs its tokio task and one `Arc<JobInner>`; with the `Arc`'s two counts
+    /// that is 248 bytes, which glibc serves from its 256-byte chunks. A field added here that
+    /// pushes it over belongs in `Rare`.
+    #[test]
+    fn a_job_fits_a_256_byte_chunk() {
+        assert!(std::mem::size_of::<super::JobInner>() <= 232);
     }
 }

@@ -1,15 +1,16 @@
 //! A vector with stable keys and O(1) removal whose vacant slots are reused, so a job that
 //! launches and completes a million children keeps a list the size of its *live* children.
+//! Keys and counts are `u32` inside, so an empty slab is four words: every job keeps two.
 
 pub(crate) struct Slab<T> {
     entries: Vec<Entry<T>>,
-    next_free: usize,
-    len: usize,
+    next_free: u32,
+    len: u32,
 }
 
 enum Entry<T> {
     Occupied(T),
-    Vacant(usize),
+    Vacant(u32),
 }
 
 impl<T> Default for Slab<T> {
@@ -25,17 +26,18 @@ impl<T> Default for Slab<T> {
 impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let key = self.next_free;
-        if key == self.entries.len() {
+        if key as usize == self.entries.len() {
             self.entries.push(Entry::Occupied(value));
-            self.next_free = key + 1;
+            // Each entry is at least a pointer, so memory runs out long before this does.
+            self.next_free = key.checked_add(1).expect("a slab of 2^32 entries");
         } else {
-            match std::mem::replace(&mut self.entries[key], Entry::Occupied(value)) {
+            match std::mem::replace(&mut self.entries[key as usize], Entry::Occupied(value)) {
                 Entry::Vacant(next) => self.next_free = next,
                 Entry::Occupied(_) => unreachable!("the free list points at an occupied slot"),
             }
         }
         self.len += 1;
-        key
+        key as usize
     }
 
     pub(crate) fn remove(&mut self, key: usize) -> Option<T> {
@@ -46,7 +48,8 @@ impl<T> Slab<T> {
         let Entry::Occupied(value) = std::mem::replace(entry, Entry::Vacant(self.next_free)) else {
             unreachable!("checked above")
         };
-        self.next_free = key;
+        // `key` indexes `entries`, so it fits: `insert` handed out no larger key.
+        self.next_free = key as u32;
         self.len -= 1;
         if self.len == 0 {
             // Give the memory back once every entry is gone.
@@ -65,7 +68,7 @@ impl<T> Slab<T> {
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     pub(crate) fn is_empty(&self) -> bool {
