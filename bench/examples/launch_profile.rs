@@ -3,6 +3,8 @@
 //! under callgrind:
 //!
 //! - no argument: 100,000 launches and joins in one scope;
+//! - `tokio`, `joinset`, `tracker`: the same with `tokio::spawn` and `JoinHandle`s, a
+//!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
 //! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined.
 
 use std::time::Duration;
@@ -14,10 +16,44 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let cancel = std::env::args().nth(1).as_deref() == Some("cancel");
+    let mode = std::env::args().nth(1).unwrap_or_default();
     rt.block_on(async move {
         let scope = Scope::new(());
-        if cancel {
+        if mode == "tokio" {
+            let handles: Vec<_> = (0..100_000u32)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        std::hint::black_box(i);
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        } else if mode == "joinset" {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..100_000u32 {
+                set.spawn(async move {
+                    std::hint::black_box(i);
+                });
+            }
+            while let Some(done) = set.join_next().await {
+                done.unwrap();
+            }
+        } else if mode == "tracker" {
+            let token = tokio_util::sync::CancellationToken::new();
+            let tracker = tokio_util::task::TaskTracker::new();
+            for i in 0..100_000u32 {
+                let child = token.child_token();
+                tracker.spawn(async move {
+                    child
+                        .run_until_cancelled(async move { std::hint::black_box(i) })
+                        .await;
+                });
+            }
+            tracker.close();
+            tracker.wait().await;
+        } else if mode == "cancel" {
             for _ in 0..100 {
                 scope.launch(async {
                     for _ in 0..1_000 {

@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release -p scopes-bench            # full: 7 rounds per row, 100,000 coroutines
 //! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: a few seconds
+//! cargo run --release -p scopes-bench -- --only launch,hop   # the named tables alone
 //! ```
 //!
 //! Workloads 1-8 of the benchmark issue are in `structure` and `memory`; the dispatcher ones are
@@ -302,14 +303,41 @@ fn main() {
         .enable_all()
         .build()
         .expect("the shared runtime");
-    structure::launch_join(&shared, plan);
-    structure::tree(&shared, plan);
-    structure::cancel_tree(&shared, plan);
-    structure::fail_fast(&shared, plan);
-    structure::supervisor(&shared, plan);
-    structure::fan_in(&shared, plan);
-    structure::is_active_check(&shared, plan);
-    memory::table(if quick { 20_000 } else { 100_000 });
-    hop(&caller, plan);
-    limited(&caller, plan);
+    // `--only launch,hop` runs the named tables alone (to profile or compare one of them).
+    let only: Option<Vec<&str>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|names| names.split(',').collect());
+    let tables: [(&str, &dyn Fn()); 10] = [
+        ("launch", &|| structure::launch_join(&shared, plan)),
+        ("tree", &|| structure::tree(&shared, plan)),
+        ("cancel", &|| structure::cancel_tree(&shared, plan)),
+        ("fail-fast", &|| structure::fail_fast(&shared, plan)),
+        ("supervisor", &|| structure::supervisor(&shared, plan)),
+        ("fan-in", &|| structure::fan_in(&shared, plan)),
+        ("check", &|| structure::is_active_check(&shared, plan)),
+        ("memory", &|| {
+            memory::table(if quick { 20_000 } else { 100_000 })
+        }),
+        ("hop", &|| hop(&caller, plan)),
+        ("limited", &|| limited(&caller, plan)),
+    ];
+    if let Some(unknown) = only
+        .iter()
+        .flatten()
+        .find(|n| !tables.iter().any(|(name, _)| name == *n))
+    {
+        let names: Vec<&str> = tables.iter().map(|(name, _)| *name).collect();
+        eprintln!(
+            "unknown table `{unknown}`; the tables: {}",
+            names.join(", ")
+        );
+        std::process::exit(2);
+    }
+    for (name, run) in tables {
+        if only.as_ref().is_none_or(|only| only.contains(&name)) {
+            run();
+        }
+    }
 }

@@ -210,15 +210,24 @@ where
     F: Future + Send + 'static,
     S: FnOnce(F::Output) -> Result<(), CoroutineError> + Send + 'static,
 {
-    let mut context = scope_context.clone() + extra;
-    if debug::is_debug_mode() {
-        context = context.with(CoroutineId::next());
-    }
-    let parent = context.job().cloned();
+    // Most launches add nothing to the scope's context: no merged copy then (fewer reference
+    // counts touched on the scope's shared job and elements).
+    let merged;
+    let context = match (extra.is_empty(), debug::is_debug_mode()) {
+        (true, false) => scope_context,
+        (_, debug) => {
+            let context = scope_context.clone() + extra;
+            merged = match debug {
+                true => context.with(CoroutineId::next()),
+                false => context,
+            };
+            &merged
+        }
+    };
     let job = Job::create(
         kind,
         context.minus::<Job>(),
-        parent.as_ref(),
+        context.job(),
         start == CoroutineStart::Lazy,
         None,
     );
@@ -231,7 +240,7 @@ where
         drop(task);
         return job;
     }
-    let dispatcher = dispatcher::dispatcher_for(&context);
+    let dispatcher = dispatcher::dispatcher_for(context);
     let in_place = start == CoroutineStart::Undispatched
         || (start == CoroutineStart::Default && dispatcher.runs_in_place_here());
     if start == CoroutineStart::Lazy {
