@@ -5,7 +5,9 @@
 //! - no argument: 100,000 launches and joins in one scope;
 //! - `tokio`, `joinset`, `tracker`: the same with `tokio::spawn` and `JoinHandle`s, a
 //!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
-//! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined.
+//! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined;
+//! - `tracker-cancel`: the same tree with `CancellationToken`s and a `TaskTracker`;
+//! - `build`, `tracker-build`: the trees alone, to subtract from the two above.
 
 use std::time::Duration;
 
@@ -53,7 +55,34 @@ fn main() {
             }
             tracker.close();
             tracker.wait().await;
-        } else if mode == "cancel" {
+        } else if mode == "tracker-cancel" || mode == "tracker-build" {
+            let token = tokio_util::sync::CancellationToken::new();
+            let tracker = tokio_util::task::TaskTracker::new();
+            for _ in 0..100 {
+                let mid = token.child_token();
+                for _ in 0..1_000 {
+                    let leaf = mid.child_token();
+                    tracker.spawn(async move {
+                        leaf.run_until_cancelled(delay(Duration::from_secs(3600)))
+                            .await;
+                    });
+                }
+                tracker.spawn(async move {
+                    mid.run_until_cancelled(delay(Duration::from_secs(3600)))
+                        .await;
+                });
+            }
+            for _ in 0..4 {
+                yield_now().await;
+            }
+            if mode == "tracker-cancel" {
+                token.cancel();
+                tracker.close();
+                tracker.wait().await;
+            } else {
+                std::process::exit(0); // before the runtime drops the tasks
+            }
+        } else if mode == "cancel" || mode == "build" {
             for _ in 0..100 {
                 scope.launch(async {
                     for _ in 0..1_000 {
@@ -66,7 +95,11 @@ fn main() {
             for _ in 0..4 {
                 yield_now().await;
             }
-            scope.job().cancel_and_join().await;
+            if mode == "cancel" {
+                scope.job().cancel_and_join().await;
+            } else {
+                std::process::exit(0); // before the runtime drops the tasks
+            }
         } else {
             for i in 0..100_000u32 {
                 scope.launch(async move {

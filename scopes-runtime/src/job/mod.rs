@@ -499,29 +499,33 @@ impl Job {
         if never_started || self.inner.kind.is_standalone() {
             st.body_done = true;
         }
-        let notify_parent = (cause.is_failure() && !self.inner.kind.is_scoped())
+        let to_parent = (cause.is_failure() && !self.inner.kind.is_scoped())
             .then(|| st.parent.clone())
-            .flatten();
-        record(&mut st, cause.clone());
+            .flatten()
+            .map(|parent| Effect::ChildFailed {
+                parent,
+                error: cause.clone(),
+            });
+        record(&mut st, cause);
         self.set_phase(&mut st, JobState::Cancelling);
-        let for_children = child_cause(&mut st);
-        let children: Vec<Job> = st.children.iter().cloned().collect();
+        let to_children: Vec<Effect> = match st.children.is_empty() {
+            true => Vec::new(),
+            false => {
+                let for_children = child_cause(&mut st);
+                let children = st.children.iter();
+                children
+                    .map(|c| Effect::Cancel(c.clone(), for_children.clone()))
+                    .collect()
+            }
+        };
+        // A running body finalizes the job when it ends (`body_completed`): only a job whose
+        // body is done already may be final now, once its children are.
+        let finalize = st.body_done.then(|| Effect::Finalize(self.clone()));
         drop(st);
         // A lazy coroutine's future is user code: dropped outside the lock.
         drop(lazy_start);
         self.inner.driver.wake();
-        let to_children = children
-            .into_iter()
-            .map(|c| Effect::Cancel(c, for_children.clone()));
-        let to_parent = notify_parent.map(|parent| Effect::ChildFailed {
-            parent,
-            error: cause,
-        });
-        schedule(
-            to_children
-                .chain(to_parent)
-                .chain([Effect::Finalize(self.clone())]),
-        );
+        schedule(to_children.into_iter().chain(to_parent).chain(finalize));
     }
 
     /// A child failed with `error`: cancel this job with it unless it is a supervisor. Returns
@@ -639,20 +643,21 @@ impl Job {
             false => JobState::Completed,
         };
         self.set_phase(&mut st, phase);
-        let final_error = final_error_of(&st);
-        st.child_cause = None;
-        // Most jobs have no listener: skip the collecting then.
-        let listeners: Vec<Listener> = match st.listeners.is_empty() {
-            true => Vec::new(),
-            false => st.listeners.drain().collect(),
+        let failure = st.failure.clone();
+        let child_cause = st.child_cause.take();
+        // Most jobs have no listener: skip the collecting (and the final error) then.
+        let (listeners, final_error): (Vec<Listener>, _) = match st.listeners.is_empty() {
+            true => (Vec::new(), None),
+            false => (st.listeners.drain().collect(), final_error_of(&st)),
         };
         let parent = st.parent.take();
         // A scoped job returns its failure to its caller, unless the caller is gone: then it
         // goes up like a launch's, so it is not lost.
         let returned_to_caller = self.inner.kind.is_scoped() && !st.abandoned;
         drop(st);
+        drop(child_cause);
 
-        if let Some(error) = final_error.as_ref().filter(|e| e.is_failure()) {
+        if let Some(error) = &failure {
             let handled =
                 returned_to_caller || parent.as_ref().is_some_and(|p| p.child_failed(error));
             if !handled {
