@@ -47,7 +47,8 @@
 //! 5. **No recursion across the tree.** Each transition changes one job under its own lock and
 //!    returns the effects it asks for (cancel these children, tell that parent). A per-thread
 //!    queue runs the effects one by one, so a 10,000-deep chain cancels and completes in constant
-//!    stack.
+//!    stack. A cancellation writes its children's effects into the queue under its lock (the
+//!    queue is the thread's own; nothing else is locked or run), so it copies no list of them.
 //! 6. **No two job locks are held at once, except** parent-then-child in
 //!    [`Job::attach_child`], to publish the child's slot; nothing takes them child-then-parent.
 //!    No user code (handlers, wakers, drops of futures) runs under a job lock.
@@ -309,10 +310,20 @@ loom::thread_local! {
 /// Runs `effects`, and everything they cause, before returning; nested calls only enqueue, so
 /// propagation through the tree is a loop, not a recursion.
 fn schedule(effects: impl IntoIterator<Item = Effect>) {
-    let draining_already = EFFECTS.with(|(queue, draining)| {
-        queue.borrow_mut().extend(effects);
-        draining.replace(true)
-    });
+    enqueue(|queue| queue.extend(effects));
+    drain();
+}
+
+/// Adds effects to this thread's queue without running them: for a transition that has many
+/// (one per child) and writes them straight in, under its job's lock. `add` must do nothing
+/// else. [`drain`] runs them.
+fn enqueue(add: impl FnOnce(&mut VecDeque<Effect>)) {
+    EFFECTS.with(|(queue, _)| add(&mut queue.borrow_mut()));
+}
+
+/// Runs the queued effects, unless a drain further up this thread's stack is doing it.
+fn drain() {
+    let draining_already = EFFECTS.with(|(_, draining)| draining.replace(true));
     if draining_already {
         return;
     }
@@ -508,16 +519,13 @@ impl Job {
             });
         record(&mut st, cause);
         self.set_phase(&mut st, JobState::Cancelling);
-        let to_children: Vec<Effect> = match st.children.is_empty() {
-            true => Vec::new(),
-            false => {
-                let for_children = child_cause(&mut st);
+        if !st.children.is_empty() {
+            let for_children = child_cause(&mut st);
+            enqueue(|queue| {
                 let children = st.children.iter();
-                children
-                    .map(|c| Effect::Cancel(c.clone(), for_children.clone()))
-                    .collect()
-            }
-        };
+                queue.extend(children.map(|c| Effect::Cancel(c.clone(), for_children.clone())));
+            });
+        }
         // A running body finalizes the job when it ends (`body_completed`): only a job whose
         // body is done already may be final now, once its children are.
         let finalize = st.body_done.then(|| Effect::Finalize(self.clone()));
@@ -525,7 +533,7 @@ impl Job {
         // A lazy coroutine's future is user code: dropped outside the lock.
         drop(lazy_start);
         self.inner.driver.wake();
-        schedule(to_children.into_iter().chain(to_parent).chain(finalize));
+        schedule(to_parent.into_iter().chain(finalize));
     }
 
     /// A child failed with `error`: cancel this job with it unless it is a supervisor. Returns
