@@ -1,41 +1,5 @@
-//! The continuation bridge: turning a callback API into a suspension.
-//!
-//! [`suspend_coroutine`] calls a block with a [`Continuation`]; the suspension ends when the
-//! continuation is resumed, from the block itself or from any thread later. A resume that
-//! happens before the block returns takes the fast path: the value is returned at once, with no
-//! dispatch and no stack growth, so a loop of a million immediate resumes runs in constant
-//! stack.
-//!
-//! Every `.await` is a cancellation point, so a cancelled coroutine's suspension is dropped
-//! like any other future; [`suspend_cancellable_coroutine`] also tells the callback side, through
-//! [`CancellableContinuation::invoke_on_cancellation`], so it can stop the operation. A resume
-//! that arrives after the cancellation is ignored. A second resume is a bug and panics with
-//! "continuation already resumed". A continuation dropped without being resumed ends the
-//! suspension with an error, so nothing waits forever.
-//!
-//! ```
-//! use scopes_runtime::{suspend_coroutine, CoroutineError};
-//!
-//! /// A callback API, as many C libraries and SDKs have.
-//! struct Download;
-//! impl Download {
-//!     fn when_complete(self, callback: impl FnOnce(Result<Vec<u8>, String>) + Send + 'static) {
-//!         std::thread::spawn(move || callback(Ok(b"payload".to_vec())));
-//!     }
-//! }
-//!
-//! /// The same operation as an `async fn`.
-//! async fn download(d: Download) -> Result<Vec<u8>, CoroutineError> {
-//!     suspend_coroutine(|cont| {
-//!         d.when_complete(move |result| cont.resume_with(result.map_err(CoroutineError::failed)))
-//!     })
-//!     .await
-//! }
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! assert_eq!(download(Download).await.unwrap(), b"payload");
-//! # }
-//! ```
+//! The continuation bridge: turning a callback API into a suspension (documented on
+//! [`suspend_coroutine`]).
 
 use std::fmt;
 use std::future::Future;
@@ -220,7 +184,45 @@ impl<T> fmt::Debug for CancellableContinuation<T> {
     }
 }
 
-/// Suspends until the continuation given to `block` is resumed; see the [module docs](self).
+/// Suspends until the continuation given to `block` is resumed: the bridge from a callback API
+/// to a suspension.
+///
+/// `suspend_coroutine` calls a block with a [`Continuation`]; the suspension ends when the
+/// continuation is resumed, from the block itself or from any thread later. A resume that
+/// happens before the block returns takes the fast path: the value is returned at once, with no
+/// dispatch and no stack growth, so a loop of a million immediate resumes runs in constant
+/// stack.
+///
+/// Every `.await` is a cancellation point, so a cancelled coroutine's suspension is dropped
+/// like any other future; [`suspend_cancellable_coroutine`] also tells the callback side, through
+/// [`CancellableContinuation::invoke_on_cancellation`], so it can stop the operation. A resume
+/// that arrives after the cancellation is ignored. A second resume is a bug and panics with
+/// "continuation already resumed". A continuation dropped without being resumed ends the
+/// suspension with an error, so nothing waits forever.
+///
+/// ```
+/// use scopes_runtime::{suspend_coroutine, CoroutineError};
+///
+/// /// A callback API, as many C libraries and SDKs have.
+/// struct Download;
+/// impl Download {
+///     fn when_complete(self, callback: impl FnOnce(Result<Vec<u8>, String>) + Send + 'static) {
+///         std::thread::spawn(move || callback(Ok(b"payload".to_vec())));
+///     }
+/// }
+///
+/// /// The same operation as an `async fn`.
+/// async fn download(d: Download) -> Result<Vec<u8>, CoroutineError> {
+///     suspend_coroutine(|cont| {
+///         d.when_complete(move |result| cont.resume_with(result.map_err(CoroutineError::failed)))
+///     })
+///     .await
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert_eq!(download(Download).await.unwrap(), b"payload");
+/// # }
+/// ```
 pub fn suspend_coroutine<T, F>(block: F) -> Suspend<T, F>
 where
     F: FnOnce(Continuation<T>),
@@ -246,11 +248,11 @@ where
 /// let operation = pending.clone();
 /// let scope = Scope::new(());
 /// let waiter = scope.launch(async move {
-///     let _never: Result<(), _> = suspend_cancellable_coroutine(|cont| {
-///         cont.invoke_on_cancellation(move |_| flag.store(true, Ordering::SeqCst));
-///         operation.lock().unwrap().push(cont);
-///     })
-///     .await;
+///    let _never: Result<(), _> = suspend_cancellable_coroutine(|cont| {
+///        cont.invoke_on_cancellation(move |_| flag.store(true, Ordering::SeqCst));
+///        operation.lock().unwrap().push(cont);
+///    })
+///    .await;
 /// });
 /// tokio::task::yield_now().await;
 /// waiter.cancel_and_join().await;

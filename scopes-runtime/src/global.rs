@@ -1,15 +1,4 @@
-//! `GlobalScope`: coroutines that belong to no scope. Delicate: nothing cancels them and nothing
-//! waits for them, so a failure or a leak has no owner to surface in. Available only with an
-//! explicit opt-in, the `global-scope` feature of `scopes`; without it, using `GlobalScope` is a
-//! compile error that says why and what to use instead.
-//!
-//! ```toml
-//! scopes = { version = "0.1", features = ["global-scope"] }
-//! ```
-//!
-//! With the feature, `GlobalScope` is a [`CoroutineScope`](crate::CoroutineScope) whose
-//! coroutines are roots on `Dispatchers::default()`: their failures go to their exception handler
-//! (or the global one).
+//! `GlobalScope`: coroutines that belong to no scope (documented on the type).
 
 #[cfg(feature = "global-scope")]
 use std::sync::OnceLock;
@@ -19,8 +8,21 @@ use crate::coroutine::{Coroutine, Deferred};
 #[cfg(feature = "global-scope")]
 use crate::{context::CoroutineContext, dispatcher::Dispatchers, scope::CoroutineScope};
 
-/// The scope of coroutines that belong to no one; needs the `global-scope` feature. See the
-/// [module docs](self): prefer a [`Scope`](crate::Scope) you own.
+/// The scope of coroutines that belong to no one; needs the `global-scope` feature. Prefer a
+/// [`Scope`](crate::Scope) you own.
+///
+/// Delicate: nothing cancels its coroutines and nothing waits for them, so a failure or a leak
+/// has no owner to surface in. Available only with an explicit opt-in, the `global-scope`
+/// feature of `scopes`; without it, using `GlobalScope` is a compile error that says why and
+/// what to use instead.
+///
+/// ```toml
+/// scopes = { version = "0.1", features = ["global-scope"] }
+/// ```
+///
+/// With the feature, `GlobalScope` is a [`CoroutineScope`](crate::CoroutineScope) whose
+/// coroutines are roots on `Dispatchers::default()`: their failures go to their exception handler
+/// (or the global one).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GlobalScope;
 
