@@ -37,43 +37,74 @@ pub(crate) struct Plan {
     checks: usize,
 }
 
-/// One contender's result.
-pub(crate) struct Row {
+/// One round of one contender: runs it once and returns the time per operation.
+pub(crate) type Sampler<'a> = Box<dyn FnMut() -> Duration + 'a>;
+
+/// One contender: its label, a note, and how to run one round of it.
+pub(crate) struct Row<'a> {
     contender: &'static str,
     note: &'static str,
-    per_op: Duration,
+    sample: Sampler<'a>,
 }
 
-impl Row {
-    pub(crate) fn new(contender: &'static str, note: &'static str, per_op: Duration) -> Row {
+impl<'a> Row<'a> {
+    pub(crate) fn new(contender: &'static str, note: &'static str, sample: Sampler<'a>) -> Row<'a> {
         Row {
             contender,
             note,
-            per_op,
+            sample,
         }
     }
 }
 
-pub(crate) fn print_table(title: &str, target: &str, rows: &[Row]) {
+/// Measures the rows and prints their table. After a warm-up round of each, the rows take turns
+/// round by round (in a rotating order), so a slow spell of a shared machine lands on all of
+/// them alike. Per op: the median over the rounds; ratio: the median of the per-round ratios to
+/// the first row (the baseline).
+pub(crate) fn print_table(plan: Plan, title: &str, target: &str, mut rows: Vec<Row<'_>>) {
+    for row in &mut rows {
+        (row.sample)();
+    }
+    let n = rows.len();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(plan.rounds); n];
+    for round in 0..plan.rounds {
+        for i in 0..n {
+            let row = (round + i) % n;
+            samples[row].push((rows[row].sample)());
+        }
+    }
     println!("\n## {title}\n");
     println!("| contender | per op | ratio | note |");
     println!("|---|---:|---:|---|");
-    let base = rows[0].per_op.as_secs_f64();
-    for row in rows {
-        let ratio = match base > 0.0 {
-            true => format!("{:.2}x", row.per_op.as_secs_f64() / base),
-            false => "-".to_owned(),
+    let base = &samples[0];
+    for (row, own) in rows.iter().zip(&samples) {
+        let ratios: Vec<f64> = own
+            .iter()
+            .zip(base)
+            .filter(|(_, b)| !b.is_zero())
+            .map(|(s, b)| s.as_secs_f64() / b.as_secs_f64())
+            .collect();
+        let ratio = match median(ratios) {
+            Some(r) => format!("{r:.2}x"),
+            None => "-".to_owned(),
         };
+        let per_op = median(own.clone()).unwrap_or_default();
         println!(
             "| {} | {} | {ratio} | {} |",
             row.contender,
-            human(row.per_op),
+            human(per_op),
             row.note
         );
     }
     if !target.is_empty() {
         println!("\ntarget: {target}");
     }
+}
+
+fn median<T: PartialOrd>(mut values: Vec<T>) -> Option<T> {
+    values.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let middle = values.len() / 2;
+    (!values.is_empty()).then(|| values.swap_remove(middle))
 }
 
 fn human(d: Duration) -> String {
@@ -87,27 +118,26 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// The median over `rounds` of the time per operation, after one warm-up round.
-pub(crate) fn median_per_op<F, Fut>(
-    runtime: &Runtime,
-    plan: Plan,
-    ops: usize,
-    mut round: F,
-) -> Duration
+/// A contender whose round is timed whole: `round` once on `runtime`, per operation.
+pub(crate) fn per_op<'a, F, Fut>(runtime: &'a Runtime, ops: usize, mut round: F) -> Sampler<'a>
 where
-    F: FnMut() -> Fut,
+    F: FnMut() -> Fut + 'a,
     Fut: Future<Output = ()>,
 {
-    runtime.block_on(round());
-    let mut samples: Vec<Duration> = (0..plan.rounds)
-        .map(|_| {
-            let start = Instant::now();
-            runtime.block_on(round());
-            start.elapsed() / ops as u32
-        })
-        .collect();
-    samples.sort();
-    samples[samples.len() / 2]
+    Box::new(move || {
+        let start = Instant::now();
+        runtime.block_on(round());
+        start.elapsed() / ops as u32
+    })
+}
+
+/// A contender whose round times its own part (and returns it), per operation.
+pub(crate) fn timed_part<'a, F, Fut>(runtime: &'a Runtime, ops: usize, mut round: F) -> Sampler<'a>
+where
+    F: FnMut() -> Fut + 'a,
+    Fut: Future<Output = Duration>,
+{
+    Box::new(move || runtime.block_on(round()) / ops as u32)
 }
 
 /// A hop to another dispatcher and back, against tokio's spawn-on-that-runtime-and-await.
@@ -115,7 +145,7 @@ fn hop(caller: &Runtime, plan: Plan) {
     let target = Dispatchers::default();
     let target_handle: Handle = target.handle();
     let n = plan.hops;
-    let spawn_and_await = median_per_op(caller, plan, n, || {
+    let spawn_and_await = per_op(caller, n, || {
         let handle = target_handle.clone();
         async move {
             for i in 0..n {
@@ -125,7 +155,7 @@ fn hop(caller: &Runtime, plan: Plan) {
         }
     });
     let caller_dispatcher = Dispatchers::from_handle(caller.handle().clone());
-    let with_context_hop = median_per_op(caller, plan, n, || {
+    let with_context_hop = per_op(caller, n, || {
         let (scope, target) = (Scope::new(caller_dispatcher.clone()), target.clone());
         async move {
             let d = scope.async_(async move {
@@ -140,18 +170,19 @@ fn hop(caller: &Runtime, plan: Plan) {
         }
     });
     print_table(
+        plan,
         "dispatch: a hop to another dispatcher and back",
         "scopes `with_context` at most 1.5x tokio's spawn-on-that-runtime-and-await",
-        &[
+        vec![
             Row {
                 contender: "tokio: `handle.spawn(..).await` on the other runtime",
                 note: "baseline",
-                per_op: spawn_and_await,
+                sample: spawn_and_await,
             },
             Row {
                 contender: "scopes: `with_context(Dispatchers::default(), ..)`",
                 note: "a scoped job, a task on the target, the result back",
-                per_op: with_context_hop,
+                sample: with_context_hop,
             },
         ],
     );
@@ -177,7 +208,7 @@ fn limited(caller: &Runtime, plan: Plan) {
         .max(2);
     let n = plan.coroutines;
     let handle = Dispatchers::default().handle();
-    let raw = median_per_op(caller, plan, n, || {
+    let raw = per_op(caller, n, || {
         let handle = handle.clone();
         async move {
             let tasks: Vec<_> = (0..n)
@@ -193,12 +224,12 @@ fn limited(caller: &Runtime, plan: Plan) {
             }
         }
     });
-    let unlimited = median_per_op(caller, plan, n, || launch_all(Dispatchers::default(), n));
+    let unlimited = per_op(caller, n, || launch_all(Dispatchers::default(), n));
     let view = Dispatchers::default().limited_parallelism(cores);
-    let at_cores = median_per_op(caller, plan, n, || launch_all(view.clone(), n));
+    let at_cores = per_op(caller, n, || launch_all(view.clone(), n));
     let view4 = Dispatchers::default().limited_parallelism(4);
-    let four = median_per_op(caller, plan, n, || launch_all(view4.clone(), n));
-    let gated = median_per_op(caller, plan, n, || {
+    let four = per_op(caller, n, || launch_all(view4.clone(), n));
+    let gated = per_op(caller, n, || {
         let handle = handle.clone();
         async move {
             let permits = Arc::new(tokio::sync::Semaphore::new(4));
@@ -218,35 +249,36 @@ fn limited(caller: &Runtime, plan: Plan) {
         }
     });
     print_table(
+        plan,
         &format!(
             "dispatch: {n} short coroutines (each yields once) on default() and its views ({cores} cores)"
         ),
         "a view with n >= cores at most 1.2x the unlimited dispatcher",
-        &[
+        vec![
             Row {
                 contender: "scopes: `Dispatchers::default()`",
                 note: "baseline: the unlimited dispatcher",
-                per_op: unlimited,
+                sample: unlimited,
             },
             Row {
                 contender: "scopes: `default().limited_parallelism(cores)`",
                 note: "the view under test",
-                per_op: at_cores,
+                sample: at_cores,
             },
             Row {
                 contender: "scopes: `default().limited_parallelism(4)`",
                 note: "",
-                per_op: four,
+                sample: four,
             },
             Row {
                 contender: "tokio: `Semaphore(4)`-gated `JoinSet`",
                 note: "what one writes today for a limit of 4",
-                per_op: gated,
+                sample: gated,
             },
             Row {
                 contender: "tokio: `spawn` + `JoinHandle`",
                 note: "no structure, no limit: for scale",
-                per_op: raw,
+                sample: raw,
             },
         ],
     );

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{Plan, Row, median_per_op, print_table};
+use crate::{Plan, Row, per_op, print_table, timed_part};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -28,7 +28,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio: `spawn` + `JoinHandle`",
             "baseline",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let handles: Vec<_> = (0..n).map(|_| tokio::spawn(async {})).collect();
                 for h in handles {
                     h.await.unwrap();
@@ -38,7 +38,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio: `JoinSet`",
             "",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let mut set = JoinSet::new();
                 for _ in 0..n {
                     set.spawn(async {});
@@ -49,7 +49,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio-util: child `CancellationToken` + `TaskTracker`",
             "",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
                 for _ in 0..n {
                     let child = token.child_token();
@@ -62,7 +62,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "async-scoped: `scope_and_block`",
             "blocks a worker while it waits",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let ((), outputs) = TokioScope::scope_and_block(|s| {
                     for _ in 0..n {
                         s.spawn(async {});
@@ -74,7 +74,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "moro: `async_scope!`",
             "in one task: concurrency without parallelism",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 moro::async_scope!(|scope| {
                     for _ in 0..n {
                         drop(scope.spawn(async {}));
@@ -86,7 +86,7 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         Row::new(
             "scopes: `launch` in a `Scope`",
             "",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let scope = Scope::new(());
                 for _ in 0..n {
                     scope.launch(async {});
@@ -96,9 +96,10 @@ pub(crate) fn launch_join(rt: &Runtime, plan: Plan) {
         ),
     ];
     print_table(
+        plan,
         &format!("1. launch + join of {n} empty coroutines in one scope"),
         "scopes at most 1.2x raw tokio and faster than `JoinSet`",
-        &rows,
+        rows,
     );
 }
 
@@ -176,17 +177,17 @@ pub(crate) fn tree(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio: `spawn` + `JoinHandle`s per node",
             "baseline",
-            median_per_op(rt, plan, NODES, || tokio_node(4)),
+            per_op(rt, NODES, || tokio_node(4)),
         ),
         Row::new(
             "tokio: a `JoinSet` per node",
             "",
-            median_per_op(rt, plan, NODES, || joinset_node(4)),
+            per_op(rt, NODES, || joinset_node(4)),
         ),
         Row::new(
             "tokio-util: child tokens + one `TaskTracker`",
             "",
-            median_per_op(rt, plan, NODES, || async {
+            per_op(rt, NODES, || async {
                 let tracker = TaskTracker::new();
                 tracker.spawn(tracked_node(4, CancellationToken::new(), tracker.clone()));
                 tracker.close();
@@ -196,23 +197,24 @@ pub(crate) fn tree(rt: &Runtime, plan: Plan) {
         Row::new(
             "moro: nested `async_scope!`",
             "in one task",
-            median_per_op(rt, plan, NODES, || moro_node(4)),
+            per_op(rt, NODES, || moro_node(4)),
         ),
         Row::new(
             "scopes: children of `current_scope()`",
             "the parent waits for its subtree",
-            median_per_op(rt, plan, NODES, || async {
+            per_op(rt, NODES, || async {
                 let scope = Scope::new(());
                 scope.launch(scopes_node(4)).join().await;
             }),
         ),
     ];
     print_table(
+        plan,
         &format!(
             "2. a 10-ary tree of depth 4 ({NODES} coroutines), leaves yield once; join the root"
         ),
         "",
-        &rows,
+        rows,
     );
 }
 
@@ -221,7 +223,7 @@ pub(crate) fn tree(rt: &Runtime, plan: Plan) {
 pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
     let (mid, leaves) = plan.tree;
     let n = mid * leaves;
-    let tokio_row = timed_rounds(rt, plan, n, || async move {
+    let tokio_row = timed_part(rt, n, || async move {
         let mut handles = Vec::with_capacity(n + mid);
         for _ in 0..mid {
             for _ in 0..leaves {
@@ -239,7 +241,7 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
         }
         start.elapsed()
     });
-    let tracked_row = timed_rounds(rt, plan, n, || async move {
+    let tracked_row = timed_part(rt, n, || async move {
         let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
         for _ in 0..mid {
             let mid_token = token.child_token();
@@ -261,7 +263,7 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
         tracker.wait().await;
         start.elapsed()
     });
-    let scopes_row = timed_rounds(rt, plan, n, || async move {
+    let scopes_row = timed_part(rt, n, || async move {
         let scope = Scope::new(());
         let launched = Arc::new(AtomicUsize::new(0));
         let count = launched.clone();
@@ -290,11 +292,12 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
         start.elapsed()
     });
     print_table(
+        plan,
         &format!(
             "3. cancel a {mid} x {leaves} tree of parked coroutines and wait until all are gone (cancel + join only)"
         ),
         "scopes at most 1.0x the token + tracker composite",
-        &[
+        vec![
             Row::new(
                 "tokio-util: `CancellationToken` tree + `TaskTracker`",
                 "baseline: cooperative, like scopes",
@@ -314,7 +317,7 @@ pub(crate) fn cancel_tree(rt: &Runtime, plan: Plan) {
 /// every sibling is gone (spawning included, for every contender).
 pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
     let n = plan.fail_fast;
-    let joinset = median_per_op(rt, plan, n, || async move {
+    let joinset = per_op(rt, n, || async move {
         let mut set = JoinSet::new();
         for _ in 1..n {
             set.spawn(async {
@@ -330,7 +333,7 @@ pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
             }
         }
     });
-    let tracked = median_per_op(rt, plan, n, || async move {
+    let tracked = per_op(rt, n, || async move {
         let (token, tracker) = (CancellationToken::new(), TaskTracker::new());
         let failed = Arc::new(AtomicBool::new(false));
         for _ in 1..n {
@@ -346,7 +349,7 @@ pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
         tracker.wait().await;
         assert!(failed.load(Ordering::SeqCst));
     });
-    let scoped = median_per_op(rt, plan, n, || async move {
+    let scoped = per_op(rt, n, || async move {
         let result = coroutine_scope(|scope| async move {
             for _ in 1..n {
                 scope.launch(delay(PARK));
@@ -358,11 +361,12 @@ pub(crate) fn fail_fast(rt: &Runtime, plan: Plan) {
         assert!(result.is_err());
     });
     print_table(
+        plan,
         &format!(
             "4. fail fast: {n} parked children, one fails; until the failure is seen and every sibling is gone"
         ),
         "",
-        &[
+        vec![
             Row::new(
                 "tokio: `JoinSet`, `shutdown()` on the first error",
                 "baseline",
@@ -384,7 +388,7 @@ pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
     let expected = n.div_ceil(100);
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // 1,000 panic messages would drown the table
-    let joinset = median_per_op(rt, plan, n, || async move {
+    let joinset = per_op(rt, n, || async move {
         let mut set = JoinSet::new();
         for i in 0..n {
             set.spawn(async move {
@@ -399,7 +403,7 @@ pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
         }
         assert_eq!(panics, expected);
     });
-    let scoped = median_per_op(rt, plan, n, || async move {
+    let scoped = per_op(rt, n, || async move {
         let reported = Arc::new(AtomicUsize::new(0));
         let count = reported.clone();
         let handler = CoroutineExceptionHandler::new(move |_, e| {
@@ -418,11 +422,11 @@ pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
         scope.complete_and_join().await;
         assert_eq!(reported.load(Ordering::Relaxed), expected);
     });
-    std::panic::set_hook(hook);
     print_table(
+        plan,
         &format!("5. supervisor: {n} children, 1% panic, every panic reported"),
         "",
-        &[
+        vec![
             Row::new(
                 "tokio: `JoinSet`, panics counted from `JoinError`s",
                 "baseline",
@@ -435,6 +439,7 @@ pub(crate) fn supervisor(rt: &Runtime, plan: Plan) {
             ),
         ],
     );
+    std::panic::set_hook(hook);
 }
 
 /// Workload 6: `async_` fan-out / fan-in: `n` values computed concurrently and summed.
@@ -445,7 +450,7 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio: `spawn` + `JoinHandle<u64>`",
             "baseline",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let handles: Vec<_> = (0..n as u64)
                     .map(|i| tokio::spawn(async move { i }))
                     .collect();
@@ -459,7 +464,7 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
         Row::new(
             "tokio: `JoinSet<u64>`",
             "",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let mut set = JoinSet::new();
                 for i in 0..n as u64 {
                     set.spawn(async move { i });
@@ -474,7 +479,7 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
         Row::new(
             "scopes: `async_` + `Deferred<u64>`",
             "",
-            median_per_op(rt, plan, n, || async move {
+            per_op(rt, n, || async move {
                 let scope = Scope::new(());
                 let deferred: Vec<_> = (0..n as u64)
                     .map(|i| scope.async_(async move { i }))
@@ -488,9 +493,10 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
         ),
     ];
     print_table(
+        plan,
         &format!("6. async fan-out/fan-in: {n} values summed"),
         "",
-        &rows,
+        rows,
     );
 }
 
@@ -498,7 +504,7 @@ pub(crate) fn fan_in(rt: &Runtime, plan: Plan) {
 pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
     let calls = plan.checks;
     let flag = Arc::new(AtomicBool::new(false));
-    let atomic = median_per_op(rt, plan, calls, || {
+    let atomic = per_op(rt, calls, || {
         let flag = flag.clone();
         async move {
             let mut seen = 0usize;
@@ -509,7 +515,7 @@ pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
         }
     });
     let token = CancellationToken::new();
-    let tokens = median_per_op(rt, plan, calls, || {
+    let tokens = per_op(rt, calls, || {
         let token = token.clone();
         async move {
             let mut seen = 0usize;
@@ -520,7 +526,7 @@ pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
         }
     });
     let scope = Scope::new(());
-    let scoped = median_per_op(rt, plan, calls, || {
+    let scoped = per_op(rt, calls, || {
         let d = scope.async_(async move {
             let mut seen = 0usize;
             for _ in 0..calls {
@@ -531,9 +537,10 @@ pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
         async move { assert_eq!(d.await.unwrap(), calls) }
     });
     print_table(
+        plan,
         "7. the cancellation check in a hot loop, per call",
         "`is_active()` at most 5 ns",
-        &[
+        vec![
             Row::new(
                 "tokio-util: `CancellationToken::is_cancelled()`",
                 "baseline: takes a mutex",
@@ -551,19 +558,4 @@ pub(crate) fn is_active_check(rt: &Runtime, plan: Plan) {
             ),
         ],
     );
-}
-
-/// Runs `round` (which times its own part) `plan.rounds` times after a warm-up; the median per
-/// operation.
-fn timed_rounds<F, Fut>(rt: &Runtime, plan: Plan, ops: usize, mut round: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Duration>,
-{
-    rt.block_on(round());
-    let mut samples: Vec<Duration> = (0..plan.rounds)
-        .map(|_| rt.block_on(round()) / ops as u32)
-        .collect();
-    samples.sort();
-    samples[samples.len() / 2]
 }
