@@ -3,6 +3,7 @@
 //! under callgrind:
 //!
 //! - no argument: 100,000 launches and joins in one scope;
+//! - `mt`: the same ten times on a 2-worker runtime, for `perf record`;
 //! - `tokio`, `joinset`, `tracker`: the same with `tokio::spawn` and `JoinHandle`s, a
 //!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
 //! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined;
@@ -14,11 +15,30 @@ use std::time::Duration;
 use scopes::prelude::*;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let mode = std::env::args().nth(1).unwrap_or_default();
+    // `mt` (for `perf`): the launches on a 2-worker runtime, as in the harness, ten times over.
+    let mut builder = match mode.as_str() {
+        "mt" => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    if mode == "mt" {
+        builder.worker_threads(2);
+    }
+    let rt = builder.enable_all().build().unwrap();
+    if mode == "mt" {
+        for _ in 0..10 {
+            rt.block_on(async {
+                let scope = Scope::new(());
+                for i in 0..100_000u32 {
+                    scope.launch(async move {
+                        std::hint::black_box(i);
+                    });
+                }
+                scope.complete_and_join().await;
+            });
+        }
+        return;
+    }
     rt.block_on(async move {
         let scope = Scope::new(());
         if mode == "tokio" {

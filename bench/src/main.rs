@@ -17,6 +17,10 @@
 mod memory;
 mod structure;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,12 +5,12 @@
 #[cfg(scopes_loom)]
 pub(crate) use loom::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicU8, AtomicUsize},
+    atomic::{AtomicU8, AtomicU32},
 };
 #[cfg(not(scopes_loom))]
 pub(crate) use std::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicU8, AtomicUsize},
+    atomic::{AtomicU8, AtomicU32},
 };
 
 /// Locks a job-tree mutex, ignoring poisoning: no critical section of this crate leaves its data

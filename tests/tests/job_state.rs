@@ -221,3 +221,56 @@ fn supervisor_child_of_is_a_supervisor_in_the_tree() {
     root.cancel();
     assert!(sup.is_cancelled());
 }
+
+/// Counts its wake-ups.
+#[derive(Default)]
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl CountingWaker {
+    fn poll<F: std::future::Future>(
+        self: &Arc<Self>,
+        future: std::pin::Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        let waker = std::task::Waker::from(self.clone());
+        future.poll(&mut std::task::Context::from_waker(&waker))
+    }
+
+    fn wakes(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn every_joiner_wakes_once_with_its_latest_waker_also_after_another_gave_up() {
+    let job = Job::new();
+    let (a, b, b_later, c) = (
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+    );
+    let mut first = Box::pin(job.join());
+    let mut second = Box::pin(job.join());
+    assert!(a.poll(first.as_mut()).is_pending());
+    assert!(b.poll(second.as_mut()).is_pending());
+    // The first joiner gives up; a third one takes its place.
+    drop(first);
+    let mut third = Box::pin(job.join());
+    assert!(c.poll(third.as_mut()).is_pending());
+    // Polled again, with the same waker and then another: the joiner keeps one registration.
+    assert!(b.poll(second.as_mut()).is_pending());
+    assert!(b_later.poll(second.as_mut()).is_pending());
+    assert!(job.complete());
+    assert_eq!(
+        (a.wakes(), b.wakes(), b_later.wakes(), c.wakes()),
+        (0, 0, 1, 1)
+    );
+    assert!(b_later.poll(second.as_mut()).is_ready());
+    assert!(c.poll(third.as_mut()).is_ready());
+}

@@ -82,7 +82,7 @@ use crate::dispatcher::Dispatcher;
 use crate::error::{BoxError, CoroutineError};
 use crate::exception;
 use crate::frame::FrameState;
-use crate::sync::{AtomicU8, AtomicUsize, Mutex, MutexGuard, lock};
+use crate::sync::{AtomicU8, AtomicU32, Mutex, MutexGuard, lock};
 pub(crate) use slab::Slab;
 
 /// The public state of a [`Job`]. See the module docs for the diagram.
@@ -186,6 +186,8 @@ struct Rare {
     lazy_start: Option<LazyStart>,
     /// The `try_finally`s running in this job's frame (see `frame`).
     finally: FinallyList,
+    /// What the children of a cancelling job are cancelled with, made once per job.
+    child_cause: Option<CoroutineError>,
 }
 
 /// Who is told when a job becomes final: a completion handler or a joiner's waker. One list for
@@ -202,11 +204,12 @@ struct State {
     failure: Option<CoroutineError>,
     /// The first cancellation cause.
     cancellation: Option<CoroutineError>,
-    /// What children are cancelled with, made once per job.
-    child_cause: Option<CoroutineError>,
     parent: Option<Job>,
     children: Slab<Job>,
     listeners: Slab<Listener>,
+    /// The first joiner's waker, kept inline: most awaited jobs have one joiner, which then
+    /// costs no list.
+    waiter: Option<Waker>,
     /// What few jobs need, allocated by the first that does.
     rare: Option<Box<Rare>>,
     /// A scoped job whose caller dropped it: nobody will receive its result.
@@ -223,7 +226,7 @@ pub(crate) struct JobInner {
     /// Whoever polls the body; woken when the job starts cancelling.
     pub(crate) driver: AtomicWaker,
     /// This job's key in its parent's children; written and read under the parent's lock.
-    slot_in_parent: AtomicUsize,
+    slot_in_parent: AtomicU32,
     /// What the body running in this job needs (see `frame`).
     pub(crate) frame: FrameState,
 }
@@ -412,15 +415,15 @@ impl Job {
                     body_done: false,
                     failure: None,
                     cancellation: None,
-                    child_cause: None,
                     parent: parent.cloned(),
                     children: Slab::default(),
                     listeners: Slab::default(),
+                    waiter: None,
                     rare: None,
                     abandoned: false,
                 }),
                 driver: AtomicWaker::new(),
-                slot_in_parent: AtomicUsize::new(usize::MAX),
+                slot_in_parent: AtomicU32::new(u32::MAX),
             }),
         };
         if let Some(parent) = parent {
@@ -449,6 +452,7 @@ impl Job {
         }
         let key = st.children.insert(child.clone());
         // Published under the parent's lock: `remove_child` reads it under the same lock.
+        let key = u32::try_from(key).expect("slab keys are u32");
         child.inner.slot_in_parent.store(key, Ordering::Relaxed);
         if st.phase == JobState::Cancelling {
             Attach::ParentCancelling(child_cause(&mut st))
@@ -652,12 +656,13 @@ impl Job {
         };
         self.set_phase(&mut st, phase);
         let failure = st.failure.clone();
-        let child_cause = st.child_cause.take();
+        let child_cause = st.rare.as_mut().and_then(|r| r.child_cause.take());
         // Most jobs have no listener: skip the collecting (and the final error) then.
         let (listeners, final_error): (Vec<Listener>, _) = match st.listeners.is_empty() {
             true => (Vec::new(), None),
             false => (st.listeners.drain().collect(), final_error_of(&st)),
         };
+        let waiter = st.waiter.take();
         let parent = st.parent.take();
         // A scoped job returns its failure to its caller, unless the caller is gone: then it
         // goes up like a launch's, so it is not lost.
@@ -678,7 +683,7 @@ impl Job {
             }
         }
         // Every handler has run when a joiner wakes.
-        let mut waiters = Vec::new();
+        let mut waiters: Vec<Waker> = waiter.into_iter().collect();
         for listener in listeners {
             let handler = match listener {
                 Listener::Handler(handler) => handler,
@@ -711,7 +716,7 @@ impl Job {
 
     fn remove_child(&self, child: &Job) {
         let mut st = lock(&self.inner.state);
-        let key = child.inner.slot_in_parent.load(Ordering::Relaxed);
+        let key = child.inner.slot_in_parent.load(Ordering::Relaxed) as usize;
         // Not the last reference (the caller holds `child`), so no drop runs under the lock.
         let removed = st.children.remove(key);
         debug_assert!(
@@ -912,7 +917,7 @@ fn record(st: &mut State, cause: CoroutineError) {
 /// What the children of a cancelling job are cancelled with: its cancellation, or a
 /// cancellation caused by its failure. Made once and shared by every child.
 fn child_cause(st: &mut State) -> CoroutineError {
-    if let Some(cause) = &st.child_cause {
+    if let Some(cause) = st.rare.as_ref().and_then(|r| r.child_cause.as_ref()) {
         return cause.clone();
     }
     let cause = match (&st.failure, &st.cancellation) {
@@ -922,7 +927,7 @@ fn child_cause(st: &mut State) -> CoroutineError {
         (None, Some(cancellation)) => cancellation.clone(),
         (None, None) => CoroutineError::cancelled("parent job is cancelling", None),
     };
-    st.child_cause = Some(cause.clone());
+    st.rare.get_or_insert_default().child_cause = Some(cause.clone());
     cause
 }
 
@@ -1002,25 +1007,51 @@ impl Future for Join {
             this.key = None;
             return Poll::Ready(());
         }
-        match this.key.and_then(|key| st.listeners.get_mut(key)) {
-            Some(Listener::Waker(waker)) => {
+        // A joiner polled again keeps its slot, with the current waker.
+        let refresh = |slot: Option<&mut Waker>| match slot {
+            Some(waker) => {
                 if !waker.will_wake(cx.waker()) {
                     *waker = cx.waker().clone();
                 }
+                true
             }
-            _ => {
-                let key = st.listeners.insert(Listener::Waker(cx.waker().clone()));
-                this.key = Some(key);
-            }
+            None => false,
+        };
+        let refreshed = match this.key {
+            Some(INLINE_WAITER) => refresh(st.waiter.as_mut()),
+            Some(key) => refresh(match st.listeners.get_mut(key) {
+                Some(Listener::Waker(waker)) => Some(waker),
+                _ => None,
+            }),
+            None => false,
+        };
+        if !refreshed {
+            let key = match st.waiter.is_none() {
+                true => {
+                    st.waiter = Some(cx.waker().clone());
+                    INLINE_WAITER
+                }
+                false => st.listeners.insert(Listener::Waker(cx.waker().clone())),
+            };
+            this.key = Some(key);
         }
         Poll::Pending
     }
 }
 
+/// The key of a `Join` whose waker sits in the job's inline `waiter` slot (slab keys are `u32`).
+const INLINE_WAITER: usize = usize::MAX;
+
 impl Drop for Join {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let removed = lock(&self.job.inner.state).listeners.remove(key);
+            let mut st = lock(&self.job.inner.state);
+            // Taken out under the lock, dropped after it.
+            let removed = match key {
+                INLINE_WAITER => st.waiter.take().map(Listener::Waker),
+                key => st.listeners.remove(key),
+            };
+            drop(st);
             drop(removed);
         }
     }
