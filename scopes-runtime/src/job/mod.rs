@@ -57,7 +57,14 @@
 //!
 //! A parent holds its children (strong), a child holds its parent (strong) until it is final;
 //! then the child lets go of its parent and the parent of the child, so completed trees are
-//! freed.
+//! freed. A scoped job's link to the job of its caller's frame (`FrameState::parent`) is weak.
+//!
+//! # Size
+//!
+//! A job is one allocation beside its coroutine's tokio task, and holds the frame state too.
+//! `JobInner` stays within 232 bytes (a 256-byte glibc chunk with the `Arc`'s counts; a unit
+//! test checks it): what few jobs need (a lazy start, `try_finally` wakers, the children's
+//! cancellation cause) sits in `Rare`, boxed on first use.
 
 #[cfg(all(test, scopes_loom))]
 mod loom_tests;
