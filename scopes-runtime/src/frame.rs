@@ -172,9 +172,12 @@ pub(crate) fn enter<R>(frame: &Frame, f: impl FnOnce() -> R) -> R {
     out
 }
 
-/// Reads the current frame. `f` must not poll, enter or drop frames.
+/// Reads the current frame. `f` must not poll, enter or drop frames. In a thread-local's
+/// destructor at thread exit, after this one's, there is none.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
-    CURRENT.with(|c| f(c.borrow().as_ref()))
+    let mut f = Some(f);
+    let read = CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_ref()));
+    read.unwrap_or_else(|_| (f.take().expect("not called: no thread-local"))(None))
 }
 
 /// The current frame, if code runs inside a coroutine.

@@ -73,3 +73,29 @@ async fn a_deferred_dropped_unawaited_while_failing_cancels_its_parent_and_is_re
         "reported once, by the root launch"
     );
 }
+
+thread_local! {
+    static THREAD_SCOPE: std::cell::RefCell<Option<Scope>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A scope kept in a thread-local is dropped when its thread exits, possibly after the
+/// runtime's own thread-locals are gone: its cancellation still reaches its coroutines (it used
+/// to abort the process with "thread local panicked on drop").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_kept_in_a_thread_local_cancels_its_coroutines_when_the_thread_exits() {
+    let handle = tokio::runtime::Handle::current();
+    let worker = std::thread::spawn(move || {
+        let _runtime = handle.enter();
+        let scope = Scope::new(());
+        let worker = scope.launch(delay(Duration::from_secs(3600)));
+        THREAD_SCOPE.with(|s| *s.borrow_mut() = Some(scope));
+        // Use the job tree on this thread after the scope is stored, so the tree's own
+        // thread-locals are made after the scope's and destroyed before it.
+        Job::new().cancel();
+        worker
+    })
+    .join()
+    .expect("the thread exits without a panic");
+    worker.join().await;
+    assert_eq!(worker.state(), JobState::Cancelled);
+}

@@ -328,12 +328,29 @@ fn schedule(effects: impl IntoIterator<Item = Effect>) {
 /// (one per child) and writes them straight in, under its job's lock. `add` must do nothing
 /// else. [`drain`] runs them.
 fn enqueue(add: impl FnOnce(&mut VecDeque<Effect>)) {
-    EFFECTS.with(|(queue, _)| add(&mut queue.borrow_mut()));
+    let mut add = Some(add);
+    let queued = EFFECTS.try_with(|(queue, _)| {
+        let add = add.take().expect("called once");
+        add(&mut queue.borrow_mut())
+    });
+    if queued.is_err() {
+        // The thread is exiting and its queue is gone (a scope kept in a thread-local is
+        // dropped after it): run the effects here. This recurses along the tree, which only a
+        // thread's last moments do.
+        let mut here = VecDeque::new();
+        (add.take().expect("not called: the queue was gone"))(&mut here);
+        for effect in here {
+            effect.run();
+        }
+    }
 }
 
 /// Runs the queued effects, unless a drain further up this thread's stack is doing it.
 fn drain() {
-    let draining_already = EFFECTS.with(|(_, draining)| draining.replace(true));
+    // No queue (the thread is exiting): `enqueue` ran the effects already.
+    let draining_already = EFFECTS
+        .try_with(|(_, draining)| draining.replace(true))
+        .unwrap_or(true);
     if draining_already {
         return;
     }
