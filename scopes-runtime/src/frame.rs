@@ -271,7 +271,6 @@ pub(crate) fn poll_body<F: Future>(
     cx: &mut Context<'_>,
     shielded: &mut bool,
 ) -> Poll<Outcome<F::Output>> {
-    frame.job.inner.driver.register(cx.waker());
     let mut delivered = false;
     loop {
         let cancelled = !*shielded && frame.is_cancelled();
@@ -288,6 +287,9 @@ pub(crate) fn poll_body<F: Future>(
         if body.is_none() {
             return Poll::Ready(Outcome::Cancelled);
         }
+        // Registered before the body's poll: a cancellation after it wakes this driver, one
+        // before it is seen by the check after the poll. A body dropped above needs no wake-up.
+        frame.job.inner.driver.register(cx.waker());
         // One entry into the frame for the poll and, when the body ends, its drop.
         let step = enter(frame, || {
             let fut = body.as_mut().as_pin_mut().expect("checked above");

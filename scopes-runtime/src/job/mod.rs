@@ -320,8 +320,20 @@ loom::thread_local! {
 /// Runs `effects`, and everything they cause, before returning; nested calls only enqueue, so
 /// propagation through the tree is a loop, not a recursion.
 fn schedule(effects: impl IntoIterator<Item = Effect>) {
-    enqueue(|queue| queue.extend(effects));
-    drain();
+    // One thread-local access to queue them and to learn whether a drain runs already.
+    let mut effects = Some(effects);
+    let draining_already = EFFECTS.try_with(|(queue, draining)| {
+        queue
+            .borrow_mut()
+            .extend(effects.take().expect("called once"));
+        draining.replace(true)
+    });
+    match draining_already {
+        Ok(true) => {}
+        Ok(false) => run_queue(),
+        // No queue (the thread is exiting): run them here.
+        Err(_) => enqueue(|queue| queue.extend(effects.take().expect("not queued"))),
+    }
 }
 
 /// Adds effects to this thread's queue without running them: for a transition that has many
@@ -351,9 +363,13 @@ fn drain() {
     let draining_already = EFFECTS
         .try_with(|(_, draining)| draining.replace(true))
         .unwrap_or(true);
-    if draining_already {
-        return;
+    if !draining_already {
+        run_queue();
     }
+}
+
+/// Runs the queue until it is empty; the caller has marked this thread as draining.
+fn run_queue() {
     struct EndDrain;
     impl Drop for EndDrain {
         fn drop(&mut self) {
@@ -547,7 +563,8 @@ impl Job {
             });
         record(&mut st, cause);
         self.set_phase(&mut st, JobState::Cancelling);
-        if !st.children.is_empty() {
+        let has_children = !st.children.is_empty();
+        if has_children {
             let for_children = child_cause(&mut st);
             enqueue(|queue| {
                 let children = st.children.iter();
@@ -561,7 +578,11 @@ impl Job {
         // A lazy coroutine's future is user code: dropped outside the lock.
         drop(lazy_start);
         self.inner.driver.wake();
-        schedule(to_parent.into_iter().chain(finalize));
+        if to_parent.is_some() || finalize.is_some() {
+            schedule(to_parent.into_iter().chain(finalize));
+        } else if has_children {
+            drain();
+        }
     }
 
     /// A child failed with `error`: cancel this job with it unless it is a supervisor. Returns
@@ -706,8 +727,24 @@ impl Job {
                 }
             }
         }
+        if !listeners.is_empty() {
+            self.notify(listeners, final_error.as_ref());
+        }
         // Every handler has run when a joiner wakes.
-        let mut waiters: Vec<Waker> = waiter.into_iter().collect();
+        if let Some(waker) = waiter {
+            waker.wake();
+        }
+        if let Some(parent) = parent {
+            schedule([Effect::ChildDone {
+                parent,
+                child: self.clone(),
+            }]);
+        }
+    }
+
+    /// Runs the completion handlers of a job that became final, then wakes the other joiners.
+    fn notify(&self, listeners: Vec<Listener>, final_error: Option<&CoroutineError>) {
+        let mut waiters = Vec::new();
         for listener in listeners {
             let handler = match listener {
                 Listener::Handler(handler) => handler,
@@ -716,7 +753,7 @@ impl Job {
                     continue;
                 }
             };
-            let outcome = catch_unwind(AssertUnwindSafe(|| handler(final_error.as_ref())));
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler(final_error)));
             if let Err(payload) = outcome {
                 let error = CoroutineError::from_panic(payload);
                 exception::report_handler_failure(
@@ -729,12 +766,6 @@ impl Job {
         }
         for waker in waiters {
             waker.wake();
-        }
-        if let Some(parent) = parent {
-            schedule([Effect::ChildDone {
-                parent,
-                child: self.clone(),
-            }]);
         }
     }
 
