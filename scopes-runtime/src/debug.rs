@@ -23,24 +23,28 @@ pub fn set_debug_mode(on: bool) {
 }
 
 /// True if new coroutines get a [`CoroutineId`].
+#[inline]
 pub fn is_debug_mode() -> bool {
     match MODE.load(Ordering::Relaxed) {
         ON => true,
         OFF => false,
-        _ => {
-            let on = std::env::var("SCOPES_DEBUG").is_ok_and(|v| {
-                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true")
-            });
-            // Another thread may have decided first; its decision stands.
-            let _ = MODE.compare_exchange(
-                UNKNOWN,
-                if on { ON } else { OFF },
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            MODE.load(Ordering::Relaxed) == ON
-        }
+        _ => decide_debug_mode(),
     }
+}
+
+/// The first call: reads `SCOPES_DEBUG` once.
+#[cold]
+fn decide_debug_mode() -> bool {
+    let on = std::env::var("SCOPES_DEBUG")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "on" | "true"));
+    // Another thread may have decided first; its decision stands.
+    let _ = MODE.compare_exchange(
+        UNKNOWN,
+        if on { ON } else { OFF },
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    MODE.load(Ordering::Relaxed) == ON
 }
 
 /// The id of a coroutine in debug mode: unique in the process, in start order.
