@@ -4,6 +4,7 @@
 //!
 //! - no argument: 100,000 launches and joins in one scope;
 //! - `mt`: the same ten times on a 2-worker runtime, for `perf record`;
+//! - `sequential`: 100,000 launches, each joined before the next;
 //! - `tokio`, `joinset`, `tracker`: the same with `tokio::spawn` and `JoinHandle`s, a
 //!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
 //! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined;
@@ -41,7 +42,16 @@ fn main() {
     }
     rt.block_on(async move {
         let scope = Scope::new(());
-        if mode == "tokio" {
+        if mode == "sequential" {
+            for i in 0..100_000u32 {
+                scope
+                    .launch(async move {
+                        std::hint::black_box(i);
+                    })
+                    .join()
+                    .await;
+            }
+        } else if mode == "tokio" {
             let handles: Vec<_> = (0..100_000u32)
                 .map(|i| {
                     tokio::spawn(async move {

@@ -2,6 +2,9 @@
 //! launches and completes a million children keeps a list the size of its *live* children.
 //! Keys and counts are `u32` inside, so an empty slab is four words: every job keeps two.
 
+/// The most entries an empty slab keeps room for.
+const KEPT_CAPACITY: usize = 8;
+
 pub(crate) struct Slab<T> {
     entries: Vec<Entry<T>>,
     next_free: u32,
@@ -52,8 +55,14 @@ impl<T> Slab<T> {
         self.next_free = key as u32;
         self.len -= 1;
         if self.len == 0 {
-            // Give the memory back once every entry is gone.
-            self.entries = Vec::new();
+            // Every entry is gone: give a large list back, keep a small one for the next
+            // insert (a scope that launches and joins one child at a time would otherwise
+            // allocate the list anew for every child).
+            if self.entries.capacity() > KEPT_CAPACITY {
+                self.entries = Vec::new();
+            } else {
+                self.entries.clear();
+            }
             self.next_free = 0;
         }
         Some(value)
@@ -94,7 +103,8 @@ impl<T> Slab<T> {
             })
     }
 
-    /// The number of slots, live or vacant: what the slab holds in memory.
+    /// The number of slots, live or vacant: what the slab holds (an empty one keeps room for a
+    /// few).
     pub(crate) fn slots(&self) -> usize {
         self.entries.len()
     }
