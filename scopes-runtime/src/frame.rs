@@ -291,46 +291,37 @@ pub(crate) fn poll_body<F: Future>(
         // before it is seen by the check after the poll. A body dropped above needs no wake-up.
         frame.job.inner.driver.register(cx.waker());
         // One entry into the frame for the poll and, when the body ends, its drop.
-        let step = enter(frame, || {
+        let polled = enter(frame, || {
             let fut = body.as_mut().as_pin_mut().expect("checked above");
-            let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
-            let drop_now = |body: Pin<&mut Option<F>>| {
-                let mut body = body;
-                catch_unwind(AssertUnwindSafe(|| body.set(None)))
-                    .map_err(CoroutineError::from_panic)
-            };
-            match polled {
-                Ok(Poll::Pending) => Step::Pending,
-                Ok(Poll::Ready(value)) => match drop_now(body.as_mut()) {
-                    Ok(()) => Step::Ended(Outcome::Done(value)),
-                    Err(panic) => Step::Ended(Outcome::Panicked(panic)),
-                },
+            match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(value)) => Poll::Ready(match drop_caught(body.as_mut()) {
+                    Ok(()) => Outcome::Done(value),
+                    Err(panic) => Outcome::Panicked(panic),
+                }),
                 Err(payload) => {
                     let error = CoroutineError::from_panic(payload);
-                    if let Err(second) = drop_now(body.as_mut()) {
+                    if let Err(second) = drop_caught(body.as_mut()) {
                         error.add_suppressed(&second);
                     }
-                    Step::Ended(Outcome::Panicked(error))
+                    Poll::Ready(Outcome::Panicked(error))
                 }
             }
         });
         *shielded = false;
-        match step {
-            Step::Ended(outcome) => return Poll::Ready(outcome),
-            Step::Pending if frame.is_cancelled() => continue,
-            Step::Pending => return Poll::Pending,
+        match polled {
+            Poll::Pending if frame.is_cancelled() => continue,
+            polled => return polled,
         }
     }
 }
 
-/// What one poll of a body did.
-enum Step<T> {
-    Pending,
-    Ended(Outcome<T>),
+/// Drops the body in place, inside its frame, catching a panicking destructor.
+fn drop_body<F>(frame: &Frame, body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
+    enter(frame, || drop_caught(body))
 }
 
-/// Drops the body in place, inside its frame, catching a panicking destructor.
-fn drop_body<F>(frame: &Frame, mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
-    enter(frame, || catch_unwind(AssertUnwindSafe(|| body.set(None))))
-        .map_err(CoroutineError::from_panic)
+/// Drops the body in place, catching a panicking destructor.
+fn drop_caught<F>(mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
+    catch_unwind(AssertUnwindSafe(|| body.set(None))).map_err(CoroutineError::from_panic)
 }
