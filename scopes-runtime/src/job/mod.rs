@@ -331,8 +331,7 @@ fn schedule(effects: impl IntoIterator<Item = Effect>) {
     match draining_already {
         Ok(true) => {}
         Ok(false) => run_queue(),
-        // No queue (the thread is exiting): run them here.
-        Err(_) => enqueue(|queue| queue.extend(effects.take().expect("not queued"))),
+        Err(_) => run_without_queue(effects.take().expect("not queued")),
     }
 }
 
@@ -346,14 +345,18 @@ fn enqueue(add: impl FnOnce(&mut VecDeque<Effect>)) {
         add(&mut queue.borrow_mut())
     });
     if queued.is_err() {
-        // The thread is exiting and its queue is gone (a scope kept in a thread-local is
-        // dropped after it): run the effects here. This recurses along the tree, which only a
-        // thread's last moments do.
         let mut here = VecDeque::new();
         (add.take().expect("not called: the queue was gone"))(&mut here);
-        for effect in here {
-            effect.run();
-        }
+        run_without_queue(here);
+    }
+}
+
+/// Runs effects in place when the thread's queue is gone: the thread is exiting, and a scope
+/// kept in a thread-local is dropped after the queue. This recurses along the tree, which only
+/// a thread's last moments do.
+fn run_without_queue(effects: impl IntoIterator<Item = Effect>) {
+    for effect in effects {
+        effect.run();
     }
 }
 
