@@ -451,11 +451,13 @@ struct ScopedFrame {
 fn scoped_frame(kind: Kind, extra: CoroutineContext, can_hop: bool) -> ScopedFrame {
     let detached = extra.contains::<NonCancellable>();
     let outer = frame::current_frame();
-    let outer_context = outer.as_ref().map(Frame::context).unwrap_or_default();
-    let context = outer_context.clone() + extra;
+    let outer_dispatcher = outer
+        .as_ref()
+        .and_then(|f| f.job().bare_context().get::<Dispatcher>());
+    let context = outer.as_ref().map(Frame::context).unwrap_or_default() + extra;
     let hop_to = context
         .get::<Dispatcher>()
-        .filter(|target| can_hop && target.needs_hop_from(outer_context.get::<Dispatcher>()))
+        .filter(|target| can_hop && target.needs_hop_from(outer_dispatcher))
         .cloned();
     let parent = if detached {
         None
