@@ -244,6 +244,7 @@ where
     let in_place = start == CoroutineStart::Undispatched
         || (start == CoroutineStart::Default && dispatcher.runs_in_place_here());
     if start == CoroutineStart::Lazy {
+        let dispatcher = dispatcher.into_owned();
         let refused = job.set_lazy_start(Box::new(move || dispatcher.spawn(task)));
         // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
         drop(refused);

@@ -30,6 +30,7 @@ mod main_thread;
 mod task;
 mod unconfined;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -468,14 +469,14 @@ pub fn require_dispatcher(required: &Dispatcher) -> Result<(), DispatcherError> 
     }
 }
 
-/// The dispatcher a coroutine with `context` runs on: the context's, else the current tokio
-/// runtime, else `default()`.
-pub(crate) fn dispatcher_for(context: &CoroutineContext) -> Dispatcher {
+/// The dispatcher a coroutine with `context` runs on: the context's (borrowed: a launch clones
+/// nothing), else the current tokio runtime, else `default()`.
+pub(crate) fn dispatcher_for(context: &CoroutineContext) -> Cow<'_, Dispatcher> {
     match context.get::<Dispatcher>() {
-        Some(dispatcher) => dispatcher.clone(),
-        None => match Handle::try_current() {
+        Some(dispatcher) => Cow::Borrowed(dispatcher),
+        None => Cow::Owned(match Handle::try_current() {
             Ok(handle) => Dispatchers::from_handle(handle),
             Err(_) => Dispatchers::default(),
-        },
+        }),
     }
 }
