@@ -274,3 +274,19 @@ fn every_joiner_wakes_once_with_its_latest_waker_also_after_another_gave_up() {
     assert!(b_later.poll(second.as_mut()).is_ready());
     assert!(c.poll(third.as_mut()).is_ready());
 }
+
+/// As kotlinx disposes a finished job's parent handle before it notifies anyone: a completion
+/// handler, and so a joiner, finds the parent without the child.
+#[test]
+fn a_final_job_has_left_its_parent_when_its_handlers_run() {
+    let parent = Job::new();
+    let child = Job::child_of(&parent);
+    let seen = Arc::new(Mutex::new(None));
+    let (sink, parent_seen) = (seen.clone(), parent.clone());
+    let _handle = child.invoke_on_completion(move |_| {
+        *sink.lock().unwrap() = Some(parent_seen.children().len());
+    });
+    assert!(child.complete());
+    assert_eq!(*seen.lock().unwrap(), Some(0));
+    assert!(parent.is_active(), "the parent itself goes on");
+}

@@ -289,7 +289,6 @@ enum Effect {
     Cancel(Job, CoroutineError),
     ChildFailed { parent: Job, error: CoroutineError },
     Finalize(Job),
-    ChildDone { parent: Job, child: Job },
 }
 
 impl Effect {
@@ -300,7 +299,6 @@ impl Effect {
                 let _handled = parent.child_failed(&error);
             }
             Effect::Finalize(job) => job.try_finalize(),
-            Effect::ChildDone { parent, child } => parent.remove_child(&child),
         }
     }
 }
@@ -494,7 +492,7 @@ impl Job {
             return Attach::Rejected(cause);
         }
         let key = st.children.insert(child.clone());
-        // Published under the parent's lock: `remove_child` reads it under the same lock.
+        // Published under the parent's lock: `detach_child` reads it under the same lock.
         let key = u32::try_from(key).expect("slab keys are u32");
         child.inner.slot_in_parent.store(key, Ordering::Relaxed);
         if st.phase == JobState::Cancelling {
@@ -730,6 +728,9 @@ impl Job {
                 }
             }
         }
+        // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
+        // handle first): a joiner that wakes finds the parent without this child.
+        let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
         if !listeners.is_empty() {
             self.notify(listeners, final_error.as_ref());
         }
@@ -737,11 +738,8 @@ impl Job {
         if let Some(waker) = waiter {
             waker.wake();
         }
-        if let Some(parent) = parent {
-            schedule([Effect::ChildDone {
-                parent,
-                child: self.clone(),
-            }]);
+        if let (Some(parent), true) = (parent, parent_may_end) {
+            schedule([Effect::Finalize(parent)]);
         }
     }
 
@@ -772,7 +770,10 @@ impl Job {
         }
     }
 
-    fn remove_child(&self, child: &Job) {
+    /// Takes a final `child` off the list of children. Returns true if this job may be final
+    /// now (its body is done and it has no child left), for the caller to finalize it through
+    /// the effect queue, which keeps a long chain of endings off the stack.
+    fn detach_child(&self, child: &Job) -> bool {
         let mut st = lock(&self.inner.state);
         let key = child.inner.slot_in_parent.load(Ordering::Relaxed) as usize;
         // Not the last reference (the caller holds `child`), so no drop runs under the lock.
@@ -781,7 +782,7 @@ impl Job {
             removed.is_some_and(|c| c == *child),
             "a child left a slot it did not hold"
         );
-        self.finalize_if_done(st);
+        st.body_done && st.children.is_empty() && !st.phase.is_final()
     }
 
     fn set_phase(&self, st: &mut State, phase: JobState) {
