@@ -20,14 +20,13 @@ use tokio::time::Sleep;
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
-
-/// The reason a scope builder gives when its caller drops it before the block ended.
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
 use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
 use crate::sync::lock_std;
+use crate::user;
 
 /// The value of a scope block's result.
 type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
@@ -253,34 +252,86 @@ struct Begin<F> {
 }
 
 pin_project! {
+    /// The phases of a scoped coroutine:
+    ///
+    /// ```text
+    ///   Begin --first poll--> InPlace --block ends--> Joining --children done--> Done
+    ///     |                                              ^
+    ///     +--first poll, another dispatcher--> Hopped ---+ (the join covers block and children)
+    /// ```
+    ///
+    /// The scoped job exists from the first poll on (`Scoped::frame`); whatever the phase, a
+    /// drop before `Done` cancels it (see `Scoped`'s drop). The timer of `with_timeout` runs
+    /// beside every phase until the join ends.
+    #[project = PhaseProj]
+    enum Phase<F, Fut, V> {
+        /// Not polled yet.
+        Begin { begin: Option<Begin<F>> },
+        /// The block runs here, in the caller's task; `done` marks its end (or its drop).
+        InPlace {
+            #[pin]
+            body: Option<Fut>,
+            done: BodyDone,
+        },
+        /// The block runs on another dispatcher, in a task of its own that leaves its value in
+        /// `slot`; `join` waits for the block and the children.
+        Hopped {
+            slot: Arc<Mutex<Option<V>>>,
+            join: Join,
+        },
+        /// The block ended here (with its value, if it had one); `join` waits for the children.
+        Joining {
+            value: Option<V>,
+            join: Join,
+        },
+        /// The result was returned.
+        Done,
+    }
+}
+
+pin_project! {
     /// A scoped coroutine: created at its first poll in the current frame, it drives its body,
-    /// fires its timer, then waits for its children and returns the outcome. One future, so a
-    /// nested scope costs few stack frames.
+    /// then waits for its children and returns the outcome; a timer bounds both. One future, so
+    /// a nested scope costs few stack frames.
     // No bounds on the struct: an enclosing future's `Send` check re-proves a struct's where
     // clauses with erased lifetimes, which `Box<dyn Error>` errors cannot pass. The value type
     // is a parameter, and the bounds live on the impls.
     struct Scoped<F, Fut, H, V> {
-        begin: Option<Begin<F>>,
         #[pin]
-        body: Option<Fut>,
-        frame: Option<Frame>,
-        timeout: Option<Duration>,
+        phase: Phase<F, Fut, V>,
         #[pin]
         timer: Option<Sleep>,
+        timeout: Option<Duration>,
         timed_out: Option<CoroutineError>,
         shielded: bool,
-        // Until it returns, dropping this future abandons the job: its failure then goes up.
-        // Declared before `done`, whose drop may finalize the job.
-        abandon: AbandonOnDrop,
-        // Marks the body done if the caller drops this future (it was cancelled).
-        done: Option<BodyDone>,
-        // Counted from the caller's frame outwards for a `NonCancellable` context.
+        // The scoped job's frame, from the first poll until the result is taken: the drop
+        // guard's "armed" state.
+        frame: Option<Frame>,
+        // Counted from the caller's frame outwards for a hop or a `NonCancellable` context.
         section: Option<NonCancellableGuard>,
-        value: Option<V>,
-        // Where a body that hopped leaves its value.
-        remote_value: Option<Arc<Mutex<Option<V>>>>,
-        join: Option<Join>,
         hop: PhantomData<H>,
+    }
+
+    impl<F, Fut, H, V> PinnedDrop for Scoped<F, Fut, H, V> {
+        /// Dropped before it returned (a `select!` lost, a timeout fired, the caller was
+        /// cancelled): whatever the phase, the scoped job is cancelled, so the block and every
+        /// child end, and its failure, having nobody to return to, goes up to its parent. A block
+        /// running in place is dropped here, in its frame; its destructor's panic becomes the
+        /// job's failure. Nothing here waits.
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let Some(frame) = this.frame.take() else {
+                return;
+            };
+            let job = frame.job();
+            job.abandon();
+            job.cancel_with_error(CoroutineError::cancelled(Dropped::Scope.reason(), None));
+            if let PhaseProj::InPlace { body, done } = this.phase.as_mut().project() {
+                let dropped = frame::drop_body(&frame, body);
+                done.finish(dropped);
+            }
+            this.phase.set(Phase::Done);
+        }
     }
 }
 
@@ -292,19 +343,15 @@ where
 {
     fn new(kind: Kind, extra: CoroutineContext, timeout: Option<Duration>, block: F) -> Self {
         Scoped {
-            begin: Some(Begin { kind, extra, block }),
-            body: None,
-            frame: None,
-            timeout,
+            phase: Phase::Begin {
+                begin: Some(Begin { kind, extra, block }),
+            },
             timer: None,
+            timeout,
             timed_out: None,
             shielded: false,
-            done: None,
-            abandon: AbandonOnDrop(None),
+            frame: None,
             section: None,
-            value: None,
-            remote_value: None,
-            join: None,
             hop: PhantomData,
         }
     }
@@ -326,8 +373,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        if let Some(Begin { kind, extra, block }) = this.begin.take() {
+        if let PhaseProj::Begin { begin } = this.phase.as_mut().project() {
+            let Begin { kind, extra, block } = begin.take().expect("begins once");
             if let Some(duration) = this.timeout.filter(|d| d.is_zero()) {
+                this.phase.set(Phase::Done);
                 return Poll::Ready(Err(this
                     .timed_out
                     .insert(CoroutineError::timed_out(duration))
@@ -338,100 +387,99 @@ where
                 outer,
                 hop_to,
             } = scoped_frame(kind, extra, H::CAN_HOP);
-            this.abandon.0 = Some(frame.job().clone());
             let context = frame.context();
             if hop_to.is_some() || context.contains::<NonCancellable>() {
                 // The caller waits for the body: a hopped body, like a `NonCancellable` one, is
                 // not dropped with the caller; the cancellation reaches it through its job.
                 *this.section = Some(NonCancellableGuard::enter(outer));
             }
+            let frame = this.frame.insert(frame);
+            // Making the block is user code: its panic is the scope's failure.
             let handle = ScopeHandle::new(context);
-            match hop_to {
-                Some(target) => {
+            match (user::call(|| block(handle)), hop_to) {
+                (Ok(body), Some(target)) => {
                     let slot = Arc::new(Mutex::new(None));
-                    H::spawn(&target, frame.clone(), block(handle), slot.clone());
-                    *this.remote_value = Some(slot);
-                    *this.join = Some(frame.job().join());
+                    H::spawn(&target, frame.clone(), body, slot.clone());
+                    let join = frame.job().join();
+                    this.phase.set(Phase::Hopped { slot, join });
                 }
-                None => {
-                    *this.done = Some(BodyDone::new(frame.clone(), Dropped::Scope));
-                    this.body.set(Some(block(handle)));
-                    this.timer.set(this.timeout.map(tokio::time::sleep));
+                (Ok(body), None) => {
+                    let done = BodyDone::new(frame.clone(), Dropped::Scope);
+                    let body = Some(body);
+                    this.phase.set(Phase::InPlace { body, done });
+                }
+                (Err(panic), _) => {
+                    frame.job().body_completed(Err(panic));
+                    let join = frame.job().join();
+                    this.phase.set(Phase::Joining { value: None, join });
                 }
             }
-            *this.frame = Some(frame);
+            this.timer.set(this.timeout.map(tokio::time::sleep));
         }
         let frame = this
             .frame
             .as_ref()
-            .expect("a scoped coroutine has its frame after its first poll");
-        if this.join.is_none() {
-            let fired = this
-                .timer
-                .as_mut()
-                .as_pin_mut()
-                .is_some_and(|timer| timer.poll(cx).is_ready());
-            if let (true, Some(duration)) = (fired, *this.timeout) {
-                this.timer.set(None);
-                let error = this
-                    .timed_out
-                    .insert(CoroutineError::timed_out(duration))
-                    .clone();
-                let message = format!("timed out waiting for {duration:?}");
-                frame
-                    .job()
-                    .cancel_with_error(CoroutineError::cancelled(message, Some(error)));
-            }
-            let result = match ready!(frame::poll_body(
-                frame,
-                this.body.as_mut(),
-                cx,
-                this.shielded
-            )) {
-                Outcome::Done(output) => {
-                    output.into_result().map(|value| *this.value = Some(value))
-                }
-                Outcome::Panicked(error) => Err(error),
-                Outcome::Cancelled => Ok(()),
-            };
+            .expect("a scoped coroutine has its frame until it returns");
+        let fired = this
+            .timer
+            .as_mut()
+            .as_pin_mut()
+            .is_some_and(|timer| timer.poll(cx).is_ready());
+        if let (true, Some(duration)) = (fired, *this.timeout) {
             this.timer.set(None);
-            if let Some(mut done) = this.done.take() {
-                done.finish(result);
-            }
-            *this.join = Some(frame.job().join());
+            let error = this
+                .timed_out
+                .insert(CoroutineError::timed_out(duration))
+                .clone();
+            let message = format!("timed out waiting for {duration:?}");
+            frame
+                .job()
+                .cancel_with_error(CoroutineError::cancelled(message, Some(error)));
         }
-        let join = this.join.as_mut().expect("set above");
-        ready!(Pin::new(join).poll(cx));
-        this.abandon.0 = None;
+        let value = loop {
+            match this.phase.as_mut().project() {
+                PhaseProj::InPlace { body, done } => {
+                    let outcome = ready!(frame::poll_body(frame, body, cx, this.shielded));
+                    let mut value = None;
+                    let result = match outcome {
+                        // The conversion is user code.
+                        Outcome::Done(output) => user::call(|| output.into_result())
+                            .and_then(|result| result)
+                            .map(|v| value = Some(v)),
+                        Outcome::Panicked(error) => Err(error),
+                        Outcome::Cancelled => Ok(()),
+                    };
+                    done.finish(result);
+                    let join = frame.job().join();
+                    this.phase.set(Phase::Joining { value, join });
+                }
+                PhaseProj::Hopped { slot, join } => {
+                    ready!(Pin::new(join).poll(cx));
+                    break lock_std(slot).take();
+                }
+                PhaseProj::Joining { value, join } => {
+                    ready!(Pin::new(join).poll(cx));
+                    break value.take();
+                }
+                PhaseProj::Begin { .. } | PhaseProj::Done => {
+                    panic!("a scope builder's future was polled after it returned")
+                }
+            }
+        };
+        // Returned: the drop guard is disarmed, the timer and the section end.
+        let job = this.frame.take().expect("checked above").job().clone();
+        this.phase.set(Phase::Done);
+        this.timer.set(None);
         *this.section = None;
-        Poll::Ready(match frame.job().final_error() {
+        Poll::Ready(match job.final_error() {
             Some(error) => match &this.timed_out {
                 Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
                 _ => Err(error),
             },
-            None => this
-                .value
-                .take()
-                .or_else(|| {
-                    this.remote_value
-                        .as_ref()
-                        .and_then(|slot| lock_std(slot).take())
-                })
-                .ok_or_else(|| {
-                    CoroutineError::cancelled("the scope completed without its block's value", None)
-                }),
+            None => value.ok_or_else(|| {
+                CoroutineError::cancelled("the scope completed without its block's value", None)
+            }),
         })
-    }
-}
-
-/// Abandons a scoped job if its future is dropped before it returned.
-struct AbandonOnDrop(Option<Job>);
-
-impl Drop for AbandonOnDrop {
-    fn drop(&mut self) {
-        if let Some(job) = self.0.take() {
-            job.abandon();
-        }
     }
 }
 

@@ -22,6 +22,7 @@ use crate::exception;
 use crate::frame::{self, Frame, Outcome};
 use crate::job::{Job, JobState, Join, Kind, UnhandledSink};
 use crate::sync::lock_std;
+use crate::user;
 
 /// The job-state methods that `Coroutine` and `Deferred` share: both are handles on a job.
 macro_rules! delegate_to_job {
@@ -86,13 +87,29 @@ pub enum CoroutineStart {
 pin_project! {
     /// The future a coroutine's tokio task runs.
     pub(crate) struct CoroutineTask<F, S> {
-        // Declared first: dropped before `done` reports the end.
         #[pin]
         body: Option<F>,
         shielded: bool,
         sink: Option<S>,
         // Holds the frame (the job): one word per task for both.
         done: BodyDone,
+    }
+
+    impl<F, S> PinnedDrop for CoroutineTask<F, S> {
+        /// A task dropped before its body ended (never started, a lazy start refused, its runtime
+        /// shut down): the body is dropped in its frame, a panicking destructor caught and made
+        /// the job's failure, then the job is told its body is done.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if this.body.is_none() {
+                return;
+            }
+            let dropped = match this.done.frame() {
+                Some(frame) => frame::drop_body(frame, this.body),
+                None => Ok(()),
+            };
+            this.done.dropped(dropped);
+        }
     }
 }
 
@@ -114,7 +131,7 @@ pub(crate) enum Dropped {
 }
 
 impl Dropped {
-    fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Dropped::Task => {
                 "the coroutine's task was dropped before its body ended (its runtime shut down)"
@@ -142,17 +159,23 @@ impl BodyDone {
             frame.job().body_completed(result);
         }
     }
-}
 
-impl Drop for BodyDone {
-    fn drop(&mut self) {
+    /// Whatever ran the body was dropped before the body ended: the job is cancelled with the
+    /// reason, and its body is done with `result` (the panic of the body's destructor, if any).
+    pub(crate) fn dropped(&mut self, result: Result<(), CoroutineError>) {
         if let Some(frame) = &self.frame {
             let reason = self.dropped.reason();
             frame
                 .job()
                 .cancel_with_error(CoroutineError::cancelled(reason, None));
         }
-        self.finish(Ok(()));
+        self.finish(result);
+    }
+}
+
+impl Drop for BodyDone {
+    fn drop(&mut self) {
+        self.dropped(Ok(()));
     }
 }
 
@@ -183,8 +206,9 @@ where
             .expect("a coroutine's task is not polled once it ended");
         let outcome = ready!(frame::poll_body(frame, this.body, cx, this.shielded));
         let result = match outcome {
+            // The sink runs the body's `CoroutineResult::into_result`: user code.
             Outcome::Done(output) => match this.sink.take() {
-                Some(sink) => sink(output),
+                Some(sink) => user::call(|| sink(output)).and_then(|result| result),
                 None => Ok(()),
             },
             Outcome::Panicked(error) => Err(error),

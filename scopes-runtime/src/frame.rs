@@ -33,7 +33,6 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
@@ -44,6 +43,7 @@ use futures::task::AtomicWaker;
 use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
 use crate::job::{Job, JobInner};
+use crate::user;
 
 /// The frame part of a job: what a body running in it needs beyond the job's state. It lives in
 /// the job's own allocation, so a coroutine costs one allocation beside its tokio task.
@@ -51,20 +51,17 @@ pub(crate) struct FrameState {
     /// The enclosing frame of the same task (weak: a frame never outlives it while it runs, and
     /// a finished job must not keep its caller's job alive).
     parent: Option<Weak<JobInner>>,
-    /// The context holds thread-local elements, to set around every poll.
-    thread_locals: bool,
     non_cancellable: AtomicU32,
     /// How many `try_finally`s are registered in the job's `finally` list (kept under its lock).
     finally_count: AtomicU32,
 }
 
 impl FrameState {
-    /// The frame state of a job with `context`, nested in `parent` (the job of the enclosing
+    /// The frame state of a job nested in `parent` (the job of the enclosing
     /// frame of the same task, if any).
-    pub(crate) fn new(context: &CoroutineContext, parent: Option<&Job>) -> FrameState {
+    pub(crate) fn new(parent: Option<&Job>) -> FrameState {
         FrameState {
-            parent: parent.map(|p| Arc::downgrade(&p.inner)),
-            thread_locals: context.thread_locals().next().is_some(),
+            parent: parent.map(|p| Arc::downgrade(p.inner())),
             non_cancellable: AtomicU32::new(0),
             finally_count: AtomicU32::new(0),
         }
@@ -85,7 +82,7 @@ impl Frame {
     }
 
     fn state(&self) -> &FrameState {
-        &self.job.inner.frame
+        &self.job.inner().frame
     }
 
     /// The frame's context, with its job.
@@ -100,7 +97,7 @@ impl Frame {
     /// The enclosing frame of the same task.
     pub(crate) fn parent(&self) -> Option<Frame> {
         let inner = self.state().parent.as_ref()?.upgrade()?;
-        Some(Frame::of(Job { inner }))
+        Some(Frame::of(Job::from_inner(inner)))
     }
 
     /// True if code in this frame must stop: the job is cancelling and no `NonCancellable`
@@ -154,7 +151,8 @@ pub(crate) fn enter<R>(frame: &Frame, f: impl FnOnce() -> R) -> R {
     }
     let previous = CURRENT.with(|c| c.borrow_mut().replace(frame.clone()));
     let locals = frame
-        .state()
+        .job
+        .inner()
         .thread_locals
         .then(|| frame.job.bare_context());
     let mut restore = Restore {
@@ -208,7 +206,7 @@ impl Drop for NonCancellableGuard {
                 let before = f.state().non_cancellable.fetch_sub(1, Ordering::AcqRel);
                 if before == 1 && f.job.is_cancelled() {
                     // The cancellation was waiting for this section: let the driver see it.
-                    f.job.inner.driver.wake();
+                    f.job.inner().driver.wake();
                 }
             }
         }
@@ -289,18 +287,17 @@ pub(crate) fn poll_body<F: Future>(
         }
         // Registered before the body's poll: a cancellation after it wakes this driver, one
         // before it is seen by the check after the poll. A body dropped above needs no wake-up.
-        frame.job.inner.driver.register(cx.waker());
+        frame.job.inner().driver.register(cx.waker());
         // One entry into the frame for the poll and, when the body ends, its drop.
         let polled = enter(frame, || {
             let fut = body.as_mut().as_pin_mut().expect("checked above");
-            match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            match user::call(|| fut.poll(cx)) {
                 Ok(Poll::Pending) => Poll::Pending,
                 Ok(Poll::Ready(value)) => Poll::Ready(match drop_caught(body.as_mut()) {
                     Ok(()) => Outcome::Done(value),
                     Err(panic) => Outcome::Panicked(panic),
                 }),
-                Err(payload) => {
-                    let error = CoroutineError::from_panic(payload);
+                Err(error) => {
                     if let Err(second) = drop_caught(body.as_mut()) {
                         error.add_suppressed(&second);
                     }
@@ -317,11 +314,11 @@ pub(crate) fn poll_body<F: Future>(
 }
 
 /// Drops the body in place, inside its frame, catching a panicking destructor.
-fn drop_body<F>(frame: &Frame, body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
+pub(crate) fn drop_body<F>(frame: &Frame, body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
     enter(frame, || drop_caught(body))
 }
 
 /// Drops the body in place, catching a panicking destructor.
 fn drop_caught<F>(mut body: Pin<&mut Option<F>>) -> Result<(), CoroutineError> {
-    catch_unwind(AssertUnwindSafe(|| body.set(None))).map_err(CoroutineError::from_panic)
+    user::call(|| body.set(None))
 }

@@ -40,6 +40,7 @@ mod job;
 mod scope;
 mod sync;
 mod thread_local;
+mod user;
 
 pub use bridge::{
     CancellableContinuation, Continuation, Suspend, suspend_cancellable_coroutine,
@@ -64,7 +65,7 @@ pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };
 pub use global::{GlobalScope, GlobalScopeOptIn};
-pub use job::{CompletionHandle, Job, JobState, Join};
+pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };

@@ -105,6 +105,7 @@ impl<T> Slab<T> {
 
     /// The number of slots, live or vacant: what the slab holds (an empty one keeps room for a
     /// few).
+    #[cfg(test)]
     pub(crate) fn slots(&self) -> usize {
         self.entries.len()
     }

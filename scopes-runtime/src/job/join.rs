@@ -1,0 +1,150 @@
+//! Waiting for a job: the [`Join`] future, and the handle that removes a completion handler.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Weak;
+use std::task::{Context, Poll, Waker};
+
+use super::{Job, JobInner, Listener};
+use crate::sync::lock;
+
+/// Unregisters a completion handler: see [`Job::invoke_on_completion`].
+#[must_use = "dropping the handle keeps the handler; call `dispose` to remove it"]
+pub struct CompletionHandle {
+    job: Weak<JobInner>,
+    key: usize,
+}
+
+impl CompletionHandle {
+    pub(super) fn new(job: Weak<JobInner>, key: usize) -> Self {
+        CompletionHandle { job, key }
+    }
+
+    /// The handle of a handler that ran already.
+    pub(super) fn done() -> Self {
+        CompletionHandle {
+            job: Weak::new(),
+            key: 0,
+        }
+    }
+
+    /// Removes the handler if it has not run yet.
+    pub fn dispose(self) {
+        if let Some(inner) = self.job.upgrade() {
+            let removed = lock(&inner.state).listeners.remove(self.key);
+            // The handler (user code) is dropped outside the lock, its panic caught.
+            if let Err(panic) = crate::user::drop_value(removed) {
+                crate::exception::report_handler_failure(
+                    &crate::CoroutineContext::new(),
+                    "a disposed completion handler panicked when dropped",
+                    &panic,
+                    None,
+                );
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CompletionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompletionHandle")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// The future of [`Job::join`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Join {
+    job: Job,
+    key: Option<usize>,
+    checked: bool,
+}
+
+impl Join {
+    pub(super) fn new(job: Job) -> Join {
+        Join {
+            job,
+            key: None,
+            checked: false,
+        }
+    }
+}
+
+impl Future for Join {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if !this.checked {
+            this.checked = true;
+            let joins_itself = crate::frame::with_current(|frame| {
+                frame.is_some_and(|frame| this.job.is_ancestor_or_self_of(frame.job()))
+            });
+            if joins_itself {
+                return Poll::Ready(());
+            }
+            this.job.start();
+        }
+        let mut st = lock(&this.job.link.inner.state);
+        if st.phase.is_final() {
+            // Final: the listeners were drained, this joiner's waker with them.
+            this.key = None;
+            return Poll::Ready(());
+        }
+        // A joiner polled again keeps its slot, with the current waker.
+        let refresh = |slot: Option<&mut Waker>| match slot {
+            Some(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    *waker = cx.waker().clone();
+                }
+                true
+            }
+            None => false,
+        };
+        let refreshed = match this.key {
+            Some(INLINE_WAITER) => refresh(st.waiter.as_mut()),
+            Some(key) => refresh(match st.listeners.get_mut(key) {
+                Some(Listener::Waker(waker)) => Some(waker),
+                _ => None,
+            }),
+            None => false,
+        };
+        if !refreshed {
+            let key = match st.waiter.is_none() {
+                true => {
+                    st.waiter = Some(cx.waker().clone());
+                    INLINE_WAITER
+                }
+                false => st.listeners.insert(Listener::Waker(cx.waker().clone())),
+            };
+            this.key = Some(key);
+        }
+        Poll::Pending
+    }
+}
+
+/// The key of a `Join` whose waker sits in the job's inline `waiter` slot (slab keys are `u32`).
+const INLINE_WAITER: usize = usize::MAX;
+
+impl Drop for Join {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut st = lock(&self.job.link.inner.state);
+            // Taken out under the lock, dropped after it.
+            let removed = match key {
+                INLINE_WAITER => st.waiter.take().map(Listener::Waker),
+                key => st.listeners.remove(key),
+            };
+            drop(st);
+            drop(removed);
+        }
+    }
+}
+
+impl fmt::Debug for Join {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join").field("job", &self.job).finish()
+    }
+}
