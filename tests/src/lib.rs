@@ -147,3 +147,125 @@ pub async fn with_context_stays_on_thread(dispatcher: scopes::Dispatcher) -> boo
         .expect("the body returns a value");
     before == inside
 }
+
+/// Runs `f` on a thread of its own and returns its result, or panics if it has not returned
+/// after `limit` of real time: a hang becomes a failure. On a timeout the thread is abandoned
+/// (it may spin on; the test process ends anyway). A panic in `f` is re-raised here.
+#[track_caller]
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(what.to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .expect("spawn the bounded thread");
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            let _ = thread.join();
+            value
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still not done after {limit:?} of real time (hang)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the thread sends its result before it ends"),
+        },
+    }
+}
+
+/// The flavours of runtime [`on_runtime`] builds.
+#[derive(Clone, Copy, Debug)]
+pub enum Rt {
+    /// A current-thread runtime.
+    CurrentThread,
+    /// A current-thread runtime whose clock starts paused (auto-advancing).
+    Paused,
+    /// A multi-thread runtime with this many workers.
+    MultiThread(usize),
+}
+
+/// Builds a fresh runtime of flavour `rt` on a thread of its own, runs the future `make` builds
+/// inside a tokio task there (`tokio::spawn`, so the task's coop budget applies), and returns
+/// its output; panics after `limit` of real time. The runtime is dropped (shut down) at the end.
+#[track_caller]
+pub fn on_runtime<T, Fut>(
+    rt: Rt,
+    limit: Duration,
+    what: &str,
+    make: impl FnOnce() -> Fut + Send + 'static,
+) -> T
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    run_on_runtime(rt, limit, what, true, make)
+}
+
+/// Like [`on_runtime`], but runs the future in `block_on` itself, not in a spawned task (as the
+/// body of `#[tokio::test]` runs; on a multi-thread runtime that is outside every worker).
+#[track_caller]
+pub fn on_runtime_main<T, Fut>(
+    rt: Rt,
+    limit: Duration,
+    what: &str,
+    make: impl FnOnce() -> Fut + Send + 'static,
+) -> T
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    run_on_runtime(rt, limit, what, false, make)
+}
+
+#[track_caller]
+fn run_on_runtime<T, Fut>(
+    rt: Rt,
+    limit: Duration,
+    what: &str,
+    spawn: bool,
+    make: impl FnOnce() -> Fut + Send + 'static,
+) -> T
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    within(limit, what, move || {
+        let runtime = match rt {
+            Rt::CurrentThread => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+            Rt::Paused => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build(),
+            Rt::MultiThread(n) => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .enable_all()
+                .build(),
+        }
+        .expect("build a runtime");
+        let out = runtime.block_on(async move {
+            if !spawn {
+                return make().await;
+            }
+            match tokio::spawn(make()).await {
+                Ok(out) => out,
+                Err(e) => match e.try_into_panic() {
+                    Ok(payload) => std::panic::resume_unwind(payload),
+                    Err(e) => panic!("the test task did not finish: {e}"),
+                },
+            }
+        });
+        drop(runtime);
+        out
+    })
+}
+
+/// The bound every hang-prone test gets: generous for a loaded 2-core machine.
+pub const LIMIT: Duration = Duration::from_secs(10);

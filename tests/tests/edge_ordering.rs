@@ -1,0 +1,334 @@
+//! Issue 10, item 8: ordering promises. (a) a failed launch's handler has run when a joiner
+//! wakes; (b) `yield_now()` is fair; (c) `cancel()` from inside a completion handler behaves as
+//! from outside; (d) coroutines parked on `unconfined()` end quietly cancelled when their
+//! runtime shuts down. (The `io()` half of (d) is in `edge_shutdown_io.rs`: it installs the
+//! default runtime.)
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+use scopes::JobState;
+use scopes::prelude::*;
+use scopes_tests::{LIMIT, Recorder, Rt, TestError, on_runtime, on_runtime_main, within};
+
+/// A scope whose handler sets `flag` (after a few thread yields, to widen the window between
+/// the job's end and the handler).
+fn flagging_scope(flag: Arc<AtomicBool>) -> Scope {
+    let handler = CoroutineExceptionHandler::new(move |_, _| {
+        for _ in 0..20 {
+            std::thread::yield_now();
+        }
+        flag.store(true, Ordering::SeqCst);
+    });
+    Scope::new(Job::supervisor() + Dispatchers::default() + handler)
+}
+
+/// Issue 10, item 8a: on a multi-thread runtime, 1,000 times: a launch that fails under a
+/// supervisor whose handler sets a flag; a `join()` racing the failure returns only after the
+/// handler ran (the flag is set right after `join().await`).
+#[test]
+fn a_join_of_a_failed_launch_returns_after_its_handler_ran() {
+    let late = on_runtime_main(Rt::MultiThread(2), LIMIT, "join after handler", || async {
+        let mut late = 0;
+        for _ in 0..1_000 {
+            let flag = Arc::new(AtomicBool::new(false));
+            let scope = flagging_scope(flag.clone());
+            let c = scope.launch(async { Err::<(), _>(TestError("fails")) });
+            c.join().await;
+            if !flag.load(Ordering::SeqCst) {
+                late += 1;
+            }
+        }
+        late
+    });
+    assert_eq!(
+        late, 0,
+        "joins that returned before the handler ran, of 1,000"
+    );
+}
+
+/// Issue 10, item 8a: 1,000 times: once `is_completed()` is true, the handler of the failed
+/// launch has run.
+#[test]
+fn a_failed_launch_is_completed_only_after_its_handler_ran() {
+    let late = within(LIMIT, "completed after handler", || {
+        let mut late = 0;
+        for _ in 0..1_000 {
+            let flag = Arc::new(AtomicBool::new(false));
+            let scope = flagging_scope(flag.clone());
+            let c = scope.launch(async { Err::<(), _>(TestError("fails")) });
+            while !c.is_completed() {
+                std::hint::spin_loop();
+            }
+            if !flag.load(Ordering::SeqCst) {
+                late += 1;
+            }
+        }
+        late
+    });
+    assert_eq!(late, 0, "completed before the handler ran, of 1,000");
+}
+
+/// Two coroutines, launched in this order by a parent on `dispatcher` (so both are queued
+/// before either runs), each logging and yielding three times.
+async fn interleaving(dispatcher: scopes::Dispatcher) -> Vec<String> {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let scope = Scope::new(dispatcher);
+    let l = log.clone();
+    let parent = scope.launch(async move {
+        for name in ["a", "b"] {
+            let log = l.clone();
+            current_scope().launch(async move {
+                for i in 0..3 {
+                    log.lock().unwrap().push(format!("{name}{i}"));
+                    yield_now().await;
+                }
+            });
+        }
+    });
+    parent.join().await;
+    log.lock().unwrap().clone()
+}
+
+const FAIR: [&str; 6] = ["a0", "b0", "a1", "b1", "a2", "b2"];
+
+/// Issue 10, item 8b: on a current-thread runtime two coroutines that log and `yield_now()`
+/// three times interleave fairly: `a0 b0 a1 b1 a2 b2`.
+#[test]
+fn yield_now_is_fair_on_a_current_thread_runtime() {
+    let log = on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "fair yield (current thread)",
+        || interleaving(Dispatchers::from_handle(tokio::runtime::Handle::current())),
+    );
+    assert_eq!(log, FAIR);
+}
+
+/// Issue 10, item 8b: the same on `Dispatchers::default().limited_parallelism(1)`.
+#[test]
+fn yield_now_is_fair_on_a_view_of_parallelism_one() {
+    let log = on_runtime(Rt::CurrentThread, LIMIT, "fair yield (view of 1)", || {
+        interleaving(Dispatchers::default().limited_parallelism(1))
+    });
+    assert_eq!(log, FAIR);
+}
+
+/// How the completion handler of item 8c is made to run.
+#[derive(Clone, Copy, Debug)]
+enum Trigger {
+    /// `trigger.complete()` called from outside: the handler runs at the top level.
+    Complete,
+    /// `trigger` is a child of a job that is cancelled: the handler runs inside the cascade.
+    ParentCancelled,
+}
+
+/// Builds `other` (a chain of standalone children and coroutines parked on `delay`), cancels
+/// it from inside a completion handler run as `how` says, and returns the descendants' states
+/// right after `other.cancel()` returned there; then checks that `other` ends.
+async fn states_after_cancel_inside_a_handler(how: Trigger) -> Vec<(&'static str, JobState)> {
+    let other = Job::new();
+    let c1 = Job::child_of(&other);
+    let c2 = Job::child_of(&c1);
+    let launcher = Scope::new(());
+    let parked_a = launcher.launch_with(
+        other.clone(),
+        CoroutineStart::Default,
+        delay(Duration::from_secs(3600)),
+    );
+    let parked_b = launcher.launch_with(
+        c1.clone(),
+        CoroutineStart::Default,
+        delay(Duration::from_secs(3600)),
+    );
+    yield_now().await;
+    let descendants = vec![
+        ("c1", c1.clone()),
+        ("c2", c2.clone()),
+        ("parked_a", parked_a.job().clone()),
+        ("parked_b", parked_b.job().clone()),
+    ];
+    assert!(descendants.iter().all(|(_, j)| j.is_active()));
+
+    let seen: Arc<Mutex<Vec<(&'static str, JobState)>>> = Arc::default();
+    let (s, o, d) = (seen.clone(), other.clone(), descendants.clone());
+    let root = Job::new();
+    let trigger = Job::child_of(&root);
+    let _h = trigger.invoke_on_completion(move |_| {
+        o.cancel();
+        let states = d.iter().map(|(name, j)| (*name, j.state())).collect();
+        *s.lock().unwrap() = states;
+    });
+    match how {
+        Trigger::Complete => {
+            trigger.complete();
+        }
+        Trigger::ParentCancelled => root.cancel(),
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "the handler ran");
+    other.join().await;
+    assert!(descendants.iter().all(|(_, j)| j.is_completed()));
+    drop(trigger);
+    seen
+}
+
+fn not_cancelled(states: &[(&'static str, JobState)]) -> Vec<(&'static str, JobState)> {
+    states
+        .iter()
+        .filter(|(_, state)| !matches!(state, JobState::Cancelling | JobState::Cancelled))
+        .cloned()
+        .collect()
+}
+
+/// Issue 10, item 8c: a completion handler run inside a cascade (its job is the child of a job
+/// being cancelled) cancels `other` (standalone children in a chain, launched coroutines parked
+/// on `delay`): right after `other.cancel()` returns there, every descendant is cancelled
+/// (`Cancelling` or `Cancelled`), as after a call from outside; then `other` ends.
+#[test]
+fn cancel_from_inside_a_cascading_completion_handler_cancels_the_descendants_at_once() {
+    let seen = on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "cancel inside cascade handler",
+        || states_after_cancel_inside_a_handler(Trigger::ParentCancelled),
+    );
+    assert_eq!(not_cancelled(&seen), vec![], "all states: {seen:?}");
+}
+
+/// Issue 10, item 8c (control, passes today): the same with the handler run by a top-level
+/// `complete()`.
+#[test]
+fn cancel_from_inside_a_top_level_completion_handler_cancels_the_descendants_at_once() {
+    let seen = on_runtime(Rt::CurrentThread, LIMIT, "cancel inside handler", || {
+        states_after_cancel_inside_a_handler(Trigger::Complete)
+    });
+    assert_eq!(not_cancelled(&seen), vec![], "all states: {seen:?}");
+}
+
+/// Issue 10, item 8d: 64 coroutines parked on `delay` on `Dispatchers::unconfined()`, launched
+/// inside a current-thread runtime that is then dropped: a `Recorder` under `Job::supervisor()`
+/// receives nothing (no "context is being shutdown" panic), and every coroutine ends
+/// `Cancelled`.
+#[test]
+fn unconfined_coroutines_parked_when_their_runtime_shuts_down_end_quietly_cancelled() {
+    let (recorder, parked, scope) = within(LIMIT, "unconfined shutdown", || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let recorder = Recorder::new();
+        let scope = Scope::new(Job::supervisor() + Dispatchers::unconfined() + recorder.handler());
+        let parked: Vec<Coroutine> = runtime.block_on(async {
+            (0..64)
+                .map(|_| scope.launch(delay(Duration::from_secs(3600))))
+                .collect()
+        });
+        assert!(
+            parked.iter().all(|c| c.is_active()),
+            "parked on their delay"
+        );
+        drop(runtime); // shuts down with the coroutines parked on its timer
+        (recorder, parked, scope)
+    });
+    let states: Vec<JobState> = on_runtime(Rt::CurrentThread, LIMIT, "join parked", {
+        let jobs: Vec<Job> = parked.iter().map(|c| c.job().clone()).collect();
+        move || async move {
+            for j in &jobs {
+                j.join().await;
+            }
+            jobs.iter().map(Job::state).collect()
+        }
+    });
+    let messages = recorder.messages();
+    assert!(
+        messages.is_empty(),
+        "no report at all; got {} reports, the first: {:?}",
+        messages.len(),
+        messages.first()
+    );
+    assert!(
+        states.iter().all(|s| *s == JobState::Cancelled),
+        "{states:?}"
+    );
+    drop(scope);
+}
+
+/// Polls `fut` once (registering its waker), then finishes: a coroutine that must be parked on
+/// its timer before it signals.
+async fn poll_once<F: Future + Unpin>(fut: &mut F) {
+    let mut fut = pin!(fut);
+    std::future::poll_fn(|cx| {
+        let _ = fut.as_mut().poll(cx);
+        Poll::Ready(())
+    })
+    .await
+}
+
+/// Issue 10, item 8d (control: the issue says views already end quietly): 64 coroutines on a
+/// `limited_parallelism(64)` view of a current-thread runtime, parked on their timers when the
+/// runtime is dropped, end `Cancelled` with no report.
+#[test]
+fn coroutines_on_a_view_parked_when_their_runtime_shuts_down_end_quietly_cancelled() {
+    let counted = Arc::new(AtomicUsize::new(0));
+    let c2 = counted.clone();
+    let (recorder, jobs, scope) = within(LIMIT, "view shutdown", move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let recorder = Recorder::new();
+        let view = Dispatchers::from_handle(runtime.handle().clone()).limited_parallelism(64);
+        let scope = Scope::new(Job::supervisor() + view + recorder.handler());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let jobs: Vec<Job> = runtime.block_on(async {
+            let jobs = (0..64)
+                .map(|_| {
+                    let tx = tx.clone();
+                    scope
+                        .launch(async move {
+                            let mut sleep = Box::pin(delay(Duration::from_secs(3600)));
+                            poll_once(&mut sleep).await;
+                            tx.send(()).unwrap();
+                            sleep.await;
+                        })
+                        .job()
+                        .clone()
+                })
+                .collect();
+            for _ in 0..64 {
+                while rx.try_recv().is_err() {
+                    tokio::task::yield_now().await;
+                }
+                c2.fetch_add(1, Ordering::SeqCst);
+            }
+            jobs
+        });
+        drop(runtime);
+        (recorder, jobs, scope)
+    });
+    assert_eq!(counted.load(Ordering::SeqCst), 64);
+    let states: Vec<JobState> =
+        on_runtime(Rt::CurrentThread, LIMIT, "join view", move || async move {
+            for j in &jobs {
+                j.join().await;
+            }
+            jobs.iter().map(Job::state).collect()
+        });
+    let messages = recorder.messages();
+    assert!(
+        messages.is_empty(),
+        "no report at all; got {} reports, the first: {:?}",
+        messages.len(),
+        messages.first()
+    );
+    assert!(
+        states.iter().all(|s| *s == JobState::Cancelled),
+        "{states:?}"
+    );
+    drop(scope);
+}
