@@ -9,16 +9,18 @@
 //!
 //! Retiring is the one race: a task queued just as the last worker finds the queue empty. The
 //! worker gives up its slot *then* looks at the queue again, and takes the slot back if it can;
-//! the enqueuer, which found every slot taken, relies on that.
+//! the enqueuer, which found every slot taken, relies on that. The queue and its slots are a
+//! `RunQueue`, apart from where workers run, so that loom checks them alone
+//! (`dispatcher/loom_tests.rs`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 use tokio::runtime::Handle;
 
 use super::task::{BoxFuture, Schedule, Task};
-use crate::sync::lock_std;
+use crate::sync::{AtomicUsize, Mutex, lock};
 
 /// Tasks a worker runs before it lets its base run something else.
 const BATCH: usize = 32;
@@ -35,23 +37,19 @@ pub(crate) enum Base {
 
 pub(crate) struct Limited {
     base: Base,
-    parallelism: usize,
-    workers: AtomicUsize,
-    queue: Mutex<VecDeque<Arc<Task>>>,
+    queue: RunQueue<Arc<Task>>,
 }
 
 impl Limited {
     pub(crate) fn new(base: Base, parallelism: usize) -> Arc<Limited> {
         Arc::new(Limited {
             base,
-            parallelism,
-            workers: AtomicUsize::new(0),
-            queue: Mutex::new(VecDeque::new()),
+            queue: RunQueue::new(parallelism),
         })
     }
 
     pub(crate) fn parallelism(&self) -> usize {
-        self.parallelism
+        self.queue.parallelism
     }
 
     /// The runtime whose context the view's tasks run in.
@@ -69,26 +67,9 @@ impl Limited {
     }
 
     fn enqueue(self: &Arc<Self>, task: Arc<Task>) {
-        lock_std(&self.queue).push_back(task);
-        if self.try_take_slot() {
+        if self.queue.push(task) {
             self.start_worker();
         }
-    }
-
-    fn try_take_slot(&self) -> bool {
-        let mut current = self.workers.load(Ordering::Acquire);
-        while current < self.parallelism {
-            match self.workers.compare_exchange(
-                current,
-                current + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
-        }
-        false
     }
 
     fn start_worker(self: &Arc<Self>) {
@@ -102,19 +83,71 @@ impl Limited {
             Base::View(parent) => parent.spawn(Box::pin(worker.work_async())),
         }
     }
+}
 
-    /// The next task, or `None` when the worker should retire.
-    fn next_task(&self) -> Option<Arc<Task>> {
+/// A view's queue and its worker slots: at most `parallelism` workers hold a slot, and a queued
+/// item always has one coming (a worker holding a slot will look at the queue again).
+pub(super) struct RunQueue<T> {
+    parallelism: usize,
+    workers: AtomicUsize,
+    queue: Mutex<VecDeque<T>>,
+}
+
+impl<T> RunQueue<T> {
+    pub(super) fn new(parallelism: usize) -> RunQueue<T> {
+        RunQueue {
+            parallelism,
+            workers: AtomicUsize::new(0),
+            queue: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Queues `item`. True if the caller took a free slot: it must start a worker, which calls
+    /// `next` until it returns `None`.
+    #[must_use]
+    pub(super) fn push(&self, item: T) -> bool {
+        lock(&self.queue).push_back(item);
+        self.try_take_slot()
+    }
+
+    /// For a worker: the next item, or `None` once the worker gave its slot back (retired).
+    pub(super) fn next(&self) -> Option<T> {
         loop {
-            if let Some(task) = lock_std(&self.queue).pop_front() {
-                return Some(task);
+            if let Some(item) = lock(&self.queue).pop_front() {
+                return Some(item);
             }
-            self.workers.fetch_sub(1, Ordering::AcqRel);
-            // A task may have been queued after our look but before we gave the slot back.
-            if lock_std(&self.queue).is_empty() || !self.try_take_slot() {
+            self.workers.fetch_sub(1, AcqRel);
+            // An item may have been queued after our look, by a `push` that found every slot
+            // taken (ours too); whoever takes the slot back now runs it.
+            if lock(&self.queue).is_empty() || !self.try_take_slot() {
                 return None;
             }
         }
+    }
+
+    /// For a worker that ends without retiring: gives its slot back and empties the queue.
+    pub(super) fn abandon(&self) -> VecDeque<T> {
+        self.workers.fetch_sub(1, AcqRel);
+        std::mem::take(&mut *lock(&self.queue))
+    }
+
+    fn try_take_slot(&self) -> bool {
+        let mut current = self.workers.load(Acquire);
+        while current < self.parallelism {
+            match self
+                .workers
+                .compare_exchange(current, current + 1, AcqRel, Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+        false
+    }
+
+    #[cfg(all(test, scopes_loom))]
+    pub(super) fn workers(&self) -> usize {
+        self.workers.load(Acquire)
     }
 }
 
@@ -128,7 +161,7 @@ struct Worker {
 
 impl Worker {
     fn work_blocking(mut self) {
-        while let Some(task) = self.view.next_task() {
+        while let Some(task) = self.view.queue.next() {
             task.run();
         }
         self.retired = true;
@@ -136,7 +169,7 @@ impl Worker {
 
     async fn work_async(mut self) {
         let mut ran = 0;
-        while let Some(task) = self.view.next_task() {
+        while let Some(task) = self.view.queue.next() {
             task.run();
             ran += 1;
             if ran % BATCH == 0 {
@@ -153,10 +186,8 @@ impl Drop for Worker {
         if self.retired {
             return;
         }
-        self.view.workers.fetch_sub(1, Ordering::AcqRel);
-        let queued = std::mem::take(&mut *lock_std(&self.view.queue));
         // Outside the lock: dropping a coroutine ends its job.
-        for task in queued {
+        for task in self.view.queue.abandon() {
             task.abort();
         }
     }
