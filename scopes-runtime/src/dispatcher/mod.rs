@@ -26,6 +26,8 @@
 //! both dispatchers; it never panics.
 
 mod limited;
+#[cfg(all(test, scopes_loom))]
+mod loom_tests;
 mod main_thread;
 mod task;
 mod unconfined;
