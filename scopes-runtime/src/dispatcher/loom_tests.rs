@@ -144,18 +144,17 @@ fn wake_races_run() {
     });
 }
 
-/// A wake racing an abort, the woken task run by another worker: no poll starts after the
-/// abort (one under way may finish), the future is dropped exactly once, and later wakes do
-/// nothing.
+/// A wake racing an abort, the woken task run (and left `Pending`) by another worker: no poll
+/// starts after the abort (one under way may finish, and its runner drops the future), the
+/// future is dropped exactly once, and later wakes do nothing.
 #[test]
 fn wake_races_abort() {
     loom::model(|| {
         let scheduler = TestScheduler::new();
         let (task, counts, waker) = parked_task(&scheduler);
         let later = waker.clone();
-        let (s, c) = (scheduler.clone(), counts.clone());
+        let s = scheduler.clone();
         let t = thread::spawn(move || {
-            c.ready.store(true, SeqCst);
             waker.wake();
             s.drain();
         });
@@ -271,4 +270,26 @@ fn view_slots_parallelism_1() {
 #[test]
 fn view_slots_parallelism_2() {
     enqueuers_race_retiring_worker(2);
+}
+
+/// A worker abandoning the view (its runtime went away) while an item is queued: the item is
+/// either handed to the abandoning worker (which aborts it) or gets a worker of its own; never
+/// both, never neither.
+#[test]
+fn view_slots_abandoned_worker() {
+    loom::model(|| {
+        let queue = Arc::new(RunQueue::new(1));
+        let busy = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        assert!(queue.push(0));
+        assert_eq!(queue.next(), Some(0));
+        let q = queue.clone();
+        let abandoning = thread::spawn(move || q.abandon().len());
+        if queue.push(1) {
+            work(&queue, 1, &busy, &ran);
+        }
+        let aborted = abandoning.join().unwrap();
+        assert_eq!(aborted + ran.load(SeqCst), 1);
+        assert_eq!(queue.workers(), 0);
+    });
 }
