@@ -46,6 +46,9 @@
 //!
 //! The future sits behind a mutex that only its runner takes, or an aborter when no poll runs,
 //! so it is never contended; it is a mutex because this crate has no `unsafe`.
+//!
+//! The races (wake against run, against abort, against a shutdown) are model-checked in
+//! `loom_tests.rs`.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
