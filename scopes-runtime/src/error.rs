@@ -304,6 +304,58 @@ impl<T, E: Into<BoxError>> CoroutineResult for Result<T, E> {
     }
 }
 
+/// What a `launch`ed body may end in: whatever is a [`CoroutineResult`] with no value (`()`,
+/// `Result<(), E>`), and `!`, for a body that never returns (`async { loop { .. } }` is of type
+/// `!` on edition 2024), as `tokio::spawn` takes it.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let forever = scope.launch(async {
+///     loop {
+///         yield_now().await;
+///     }
+/// });
+/// forever.cancel_and_join().await;
+/// assert!(forever.is_cancelled());
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of a launched coroutine",
+    label = "a launched body must end in `()` or `Result<(), E>`",
+    note = "a launched coroutine has no value: use `async_` for a body that computes one"
+)]
+pub trait LaunchResult {
+    /// The body's outcome: `Ok(())` or its error.
+    fn into_launch_result(self) -> Result<(), CoroutineError>;
+}
+
+impl<T: CoroutineResult<Value = ()>> LaunchResult for T {
+    fn into_launch_result(self) -> Result<(), CoroutineError> {
+        self.into_result()
+    }
+}
+
+/// Names the never type `!` on stable Rust: `fn() -> !` is a stable type, and its output is
+/// `!`. Not for use outside this crate.
+pub trait NeverOutput {
+    /// The return type of the function pointer.
+    type Output;
+}
+
+impl<T> NeverOutput for fn() -> T {
+    type Output = T;
+}
+
+/// A body that never returns ends only by cancellation or a panic.
+impl LaunchResult for <fn() -> ! as NeverOutput>::Output {
+    fn into_launch_result(self) -> Result<(), CoroutineError> {
+        self
+    }
+}
+
 macro_rules! plain_results {
     ($($ty:ty),* $(,)?) => {$(
         impl CoroutineResult for $ty {

@@ -7,6 +7,8 @@ use crate::builders::with_context;
 use crate::context::{CoroutineContext, CoroutineName, IntoContext};
 use crate::coroutine::{Coroutine, CoroutineStart, Deferred};
 use crate::dispatcher::{Dispatcher, Dispatchers, require_dispatcher, run_main};
+/// How `CoroutineResult` is implemented for `!` on stable Rust.
+pub use crate::error::NeverOutput;
 use crate::error::{BoxError, CoroutineError, CoroutineResult};
 use crate::frame;
 use crate::job::Job;

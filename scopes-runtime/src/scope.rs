@@ -12,7 +12,7 @@ use std::future::Future;
 use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::{Coroutine, CoroutineStart, Deferred, start_coroutine};
 use crate::dispatcher::{Dispatcher, Dispatchers};
-use crate::error::CoroutineResult;
+use crate::error::{CoroutineResult, LaunchResult};
 use crate::frame;
 use crate::job::{Job, Kind};
 
@@ -23,11 +23,11 @@ pub trait CoroutineScope {
     fn coroutine_context(&self) -> &CoroutineContext;
 
     /// Launches a coroutine that runs `body` as a child of this scope's job. The body returns
-    /// `()` or `Result<(), E>`; an error is the coroutine's failure.
+    /// `()` or `Result<(), E>` (or never returns); an error is the coroutine's failure.
     fn launch<F>(&self, body: F) -> Coroutine
     where
         F: Future + Send + 'static,
-        F::Output: CoroutineResult<Value = ()>,
+        F::Output: LaunchResult,
     {
         self.launch_with(CoroutineContext::new(), CoroutineStart::Default, body)
     }
@@ -37,7 +37,7 @@ pub trait CoroutineScope {
     fn launch_with<F>(&self, context: impl IntoContext, start: CoroutineStart, body: F) -> Coroutine
     where
         F: Future + Send + 'static,
-        F::Output: CoroutineResult<Value = ()>,
+        F::Output: LaunchResult,
     {
         let job = start_coroutine(
             self.coroutine_context(),
@@ -45,7 +45,7 @@ pub trait CoroutineScope {
             start,
             Kind::Launch,
             body,
-            CoroutineResult::into_result,
+            LaunchResult::into_launch_result,
         );
         Coroutine::new(job)
     }
@@ -133,19 +133,47 @@ impl<T: CoroutineScope + ?Sized> CoroutineScope for &T {
 /// drop(scope); // cancels whatever is still running
 /// # }
 /// ```
+///
+/// # Which job a scope owns
+///
+/// A `Scope` owns the job it creates (when its context has none) and a job given to it that
+/// nothing else holds (`Scope::new(Job::supervisor() + handler)`): dropping the scope cancels
+/// that job. A job that something else holds when the scope is made (`Scope::new(job.clone())`,
+/// `Scope::new(current_context())`) belongs to whoever holds it, and the scope's drop leaves it
+/// running, so a temporary `Scope::new(job.clone()).launch(..)` is safe. To wrap a context
+/// without owning anything, say so with [`ScopeHandle::new`].
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Job, Scope};
+///
+/// let job = Job::new();
+/// drop(Scope::new(job.clone())); // not the scope's job: it keeps running
+/// assert!(job.is_active());
+///
+/// let scope = Scope::new(Job::new()); // the scope's own
+/// let owned = scope.job();
+/// drop(scope);
+/// assert!(owned.is_cancelled());
+/// ```
 pub struct Scope {
     handle: ScopeHandle,
+    /// Whether dropping the scope cancels its job.
+    owns_job: bool,
 }
 
 impl Scope {
     /// A scope with `context`, plus a new `Job::new()` if it holds no job, plus a dispatcher if
     /// it names none: the tokio runtime it is created in, or `Dispatchers::default()` outside
-    /// any runtime. Use `()` for an empty context.
+    /// any runtime. Use `()` for an empty context. See [which job it owns](Scope#which-job-a-scope-owns).
     pub fn new(context: impl IntoContext) -> Scope {
         let mut context = context.into_context();
-        if context.job().is_none() {
-            context = context.with_job(Job::new());
-        }
+        let owns_job = match context.job() {
+            Some(job) => job.is_sole_handle(),
+            None => {
+                context = context.with_job(Job::new());
+                true
+            }
+        };
         if !context.contains::<Dispatcher>() {
             let dispatcher = match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => Dispatchers::from_handle(runtime),
@@ -155,12 +183,18 @@ impl Scope {
         }
         Scope {
             handle: ScopeHandle { context },
+            owns_job,
         }
     }
 
     /// A cloneable, non-owning handle to this scope, to pass into services.
     pub fn handle(&self) -> ScopeHandle {
         self.handle.clone()
+    }
+
+    /// True if dropping this scope cancels its job (see [which job it owns](Scope#which-job-a-scope-owns)).
+    pub fn owns_job(&self) -> bool {
+        self.owns_job
     }
 
     /// Completes the scope's job and waits until every coroutine in it has finished. Coroutines
@@ -174,7 +208,9 @@ impl Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        self.handle.cancel();
+        if self.owns_job {
+            self.handle.cancel();
+        }
     }
 }
 
@@ -202,8 +238,25 @@ pub struct ScopeHandle {
 }
 
 impl ScopeHandle {
-    pub(crate) fn new(context: CoroutineContext) -> Self {
-        ScopeHandle { context }
+    /// A non-owning scope over `context` (kotlinx's `CoroutineScope(context)`): what it launches
+    /// are children of the context's job; dropping it cancels nothing. Without a job in the
+    /// context its coroutines are roots, like `GlobalScope`'s.
+    ///
+    /// ```
+    /// use scopes_runtime::{CoroutineScope, Job, ScopeHandle};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let service_job = Job::supervisor();
+    /// let scope = ScopeHandle::new(service_job.clone());
+    /// scope.launch(async {}).join().await;
+    /// drop(scope);
+    /// assert!(service_job.is_active()); // still the service's to end
+    /// # }
+    /// ```
+    pub fn new(context: impl IntoContext) -> Self {
+        ScopeHandle {
+            context: context.into_context(),
+        }
     }
 }
 
