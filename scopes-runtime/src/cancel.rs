@@ -54,8 +54,64 @@ pub fn ensure_active() -> Result<(), CoroutineError> {
 }
 
 /// Gives other coroutines a turn (and a cancellation a chance): suspends once.
+///
+/// Fair: on scopes' own schedulers (views, `unconfined()`, `main()`) and on a current-thread
+/// runtime, every other coroutine that is ready runs first, in the order they became ready, so
+/// two coroutines that print and yield take turns (`a0 b0 a1 b1`). tokio's own `yield_now`
+/// resumes yielded tasks newest-first there. On a multi-thread runtime it is tokio's
+/// `yield_now`, whose order among several yielded tasks tokio does not promise.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use scopes_runtime::{CoroutineScope, Scope, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let log = Arc::new(Mutex::new(Vec::new()));
+/// let scope = Scope::new(());
+/// let turns: Vec<_> = ["a", "b"]
+///     .into_iter()
+///     .map(|name| {
+///         let log = log.clone();
+///         scope.launch(async move {
+///             for i in 0..3 {
+///                 log.lock().unwrap().push(format!("{name}{i}"));
+///                 yield_now().await;
+///             }
+///         })
+///     })
+///     .collect();
+/// for t in turns {
+///     t.join().await;
+/// }
+/// assert_eq!(*log.lock().unwrap(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
+/// # }
+/// ```
 pub async fn yield_now() {
-    tokio::task::yield_now().await
+    let wakes_itself =
+        crate::dispatcher::current_dispatcher().is_some_and(|d| d.queues_self_wakes_last());
+    if wakes_itself {
+        YieldOnce { yielded: false }.await
+    } else {
+        tokio::task::yield_now().await
+    }
+}
+
+/// Suspends once, waking itself: the scheduler queues it behind what is ready.
+struct YieldOnce {
+    yielded: bool,
+}
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 /// Suspends for `duration` (tokio's clock, so a paused test clock applies). A cancelled

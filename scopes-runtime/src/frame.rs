@@ -308,9 +308,28 @@ pub(crate) fn poll_body<F: Future>(
         *shielded = false;
         match polled {
             Poll::Pending if frame.is_cancelled() => continue,
+            Poll::Ready(Outcome::Panicked(error)) if is_runtime_shutdown(&error) => {
+                // Not the body's fault: its runtime is gone (a timer or socket of a runtime
+                // that shut down panics when polled). That ends a coroutine as a cancellation.
+                let reason = "the coroutine's runtime shut down while it ran";
+                frame
+                    .job
+                    .cancel_with_error(CoroutineError::cancelled(reason, None));
+                return Poll::Ready(Outcome::Cancelled);
+            }
             polled => return polled,
         }
     }
+}
+
+/// tokio's panic when a resource of a runtime that shut down is polled (its
+/// `RUNTIME_SHUTTING_DOWN_ERROR`). A coroutine on one of our own schedulers (`unconfined()`, a
+/// view on the blocking pool) may be woken, and so polled, by the runtime's last wake-ups; tokio
+/// never polls its own tasks then.
+const RUNTIME_SHUTTING_DOWN: &str = "A Tokio 1.x context was found, but it is being shutdown.";
+
+fn is_runtime_shutdown(error: &CoroutineError) -> bool {
+    error.panic_message() == Some(RUNTIME_SHUTTING_DOWN)
 }
 
 /// Drops the body in place, inside its frame, catching a panicking destructor.

@@ -55,9 +55,16 @@ impl<T> CoroutineResult for Passthrough<T> {
     }
 }
 
-/// `#[suspend(on = ..)]`: the body on `dispatcher`, its output as it is. A failure of the scope
-/// (a child's, a panic) becomes the caller's failure, as an exception thrown by `withContext`
-/// would; a cancellation leaves the caller to its own cancellation.
+/// `#[suspend(on = ..)]`: the body on `dispatcher`, its output as it is. Without its value the
+/// caller cannot go on: a failure of the scope (a child's, a panic) becomes the caller's
+/// failure, and a cancellation (the caller's own, one from inside the body, or the target's
+/// runtime shutting down) cancels the caller, as the exception a `withContext` throws would
+/// end it. The caller then stops at this suspension.
+///
+/// # Panics
+///
+/// Outside a coroutine, or inside a `NonCancellable` section, where the caller cannot be
+/// stopped: the panic carries the error.
 pub async fn run_on<F>(dispatcher: Dispatcher, body: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -66,10 +73,12 @@ where
     match with_context(dispatcher, async move { Passthrough(body.await) }).await {
         Ok(value) => value,
         Err(error) => {
-            match frame::current_frame() {
-                Some(current) if error.is_failure() => current.job().cancel_with_error(error),
-                Some(_) => {}
-                None => panic!("{error}"),
+            let Some(current) = frame::current_frame() else {
+                panic!("{error}");
+            };
+            current.job().cancel_with_error(error.clone());
+            if !current.is_cancelled() {
+                panic!("a NonCancellable section cannot go on without its body's value: {error}");
             }
             // The caller is cancelling now: its driver drops it at this suspension.
             std::future::pending().await

@@ -375,6 +375,18 @@ impl Dispatcher {
         !in_place && !current.is_some_and(|c| c.same_as(self))
     }
 
+    /// True if a coroutine here that wakes itself is queued behind every other ready one (our
+    /// own schedulers, a current-thread runtime): `yield_now` then wakes itself. A multi-thread
+    /// runtime would run it again at once (its LIFO slot), so there `yield_now` is tokio's.
+    pub(crate) fn queues_self_wakes_last(&self) -> bool {
+        match &*self.inner {
+            Inner::Limited { .. } | Inner::Unconfined | Inner::Main { .. } => true,
+            Inner::Runtime { handle, .. } => {
+                handle.runtime_flavor() == RuntimeFlavor::CurrentThread
+            }
+        }
+    }
+
     /// Runs a coroutine's task here.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
         match &*self.inner {
