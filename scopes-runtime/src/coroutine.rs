@@ -388,6 +388,7 @@ impl<T: Send> UnhandledSink for DeferredShared<T> {
 /// assert_eq!(answer.await.unwrap(), 42);
 /// # }
 /// ```
+#[must_use = "a Deferred holds its coroutine's value or failure: await it (dropping it unawaited sends a failure to the exception handler)"]
 pub struct Deferred<T> {
     shared: Arc<DeferredShared<T>>,
     job: Job,

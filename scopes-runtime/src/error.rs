@@ -22,7 +22,10 @@ use crate::sync::lock_std;
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// The four ways a coroutine can end without a value.
+///
+/// `#[non_exhaustive]`: match with a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The coroutine was cancelled. A cancellation is not a failure: it travels down the job
     /// tree, never up, and never reaches an exception handler.

@@ -20,7 +20,7 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
                 CoroutineStart::Default,
                 async { delay(Duration::from_secs(60)).await },
             );
-            current_scope().async_(async { delay(Duration::from_secs(60)).await });
+            let _unawaited = current_scope().async_(async { delay(Duration::from_secs(60)).await });
             ready_tx.send(()).unwrap();
             delay(Duration::from_secs(60)).await;
         },

@@ -143,10 +143,8 @@ impl Dispatchers {
     /// blocking pool, at most 64 (or the core count, if larger) coroutines at once; the
     /// environment variable `SCOPES_IO_PARALLELISM` sets another limit.
     ///
-    /// # Panics
-    ///
-    /// On first use, if `SCOPES_IO_PARALLELISM` is set to something other than a positive
-    /// integer.
+    /// A `SCOPES_IO_PARALLELISM` that is not a positive integer is reported on stderr (and as a
+    /// `tracing` warning with that feature) at the first use, and the default limit is used.
     pub fn io() -> Dispatcher {
         IO.get_or_init(|| {
             let handle = Dispatchers::default().handle().clone();
@@ -217,15 +215,29 @@ impl Dispatchers {
     }
 }
 
+/// io's limit: `SCOPES_IO_PARALLELISM`, else 64 or the core count if larger. A malformed value
+/// is reported on stderr and the default used: a typo in the environment must not take the
+/// program down at its first blocking call.
 fn io_parallelism() -> usize {
+    let default = || {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(64)
+    };
     match std::env::var(IO_PARALLELISM_ENV) {
         Ok(value) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => n,
-            _ => panic!("{IO_PARALLELISM_ENV} must be a positive integer, but it is {value:?}"),
+            _ => {
+                let n = default();
+                eprintln!(
+                    "scopes: {IO_PARALLELISM_ENV} must be a positive integer, but it is {value:?}; using {n}"
+                );
+                #[cfg(feature = "tracing")]
+                tracing::warn!(value = %value, using = n, "scopes: malformed {IO_PARALLELISM_ENV}");
+                n
+            }
         },
-        Err(_) => std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .max(64),
+        Err(_) => default(),
     }
 }
 

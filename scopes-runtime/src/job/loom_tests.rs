@@ -134,3 +134,64 @@ fn join_races_completion() {
         t.join().unwrap();
     });
 }
+
+/// The last handle of a child dropped on one thread while its parent is cancelled on another:
+/// the child ends (completed or cancelled), the parent ends cancelled with no child left.
+#[test]
+fn last_handle_dropped_while_parent_cancels() {
+    loom::model(|| {
+        let parent = Job::new();
+        let child = Job::child_of(&parent);
+        let t = thread::spawn(move || drop(child));
+        parent.cancel();
+        t.join().unwrap();
+        assert_eq!(parent.state(), JobState::Cancelled);
+        assert!(parent.children().is_empty());
+    });
+}
+
+/// A failing launch joined on another thread: whenever the job reads final or the join returns,
+/// its exception handler has run (invariant 7).
+#[test]
+fn handler_runs_before_a_failed_job_reads_final() {
+    loom::model(|| {
+        let handled = Arc::new(AtomicUsize::new(0));
+        let h = handled.clone();
+        let handler = CoroutineExceptionHandler::new(move |_, _| {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        let context = CoroutineContext::new().with(handler);
+        let job = Job::create(Kind::Launch, context, None, false, None);
+        let j = job.clone();
+        let t = thread::spawn(move || j.body_completed(Err(CoroutineError::failed("x"))));
+        if job.is_completed() {
+            assert_eq!(handled.load(Ordering::SeqCst), 1);
+        }
+        loom::future::block_on(job.join());
+        assert_eq!(handled.load(Ordering::SeqCst), 1);
+        t.join().unwrap();
+    });
+}
+
+/// A child attaching while its parent's failure is reported: either it joined before the seal
+/// (and the parent waited for it) or it is rejected, cancelled at once; the parent never ends
+/// with a child in its list.
+#[test]
+fn child_attaches_while_a_failure_is_reported() {
+    loom::model(|| {
+        let handler = CoroutineExceptionHandler::new(|_, _| {});
+        let context = CoroutineContext::new().with(handler);
+        let parent = Job::create(Kind::Launch, context, None, false, None);
+        let p = parent.clone();
+        let t = thread::spawn(move || {
+            let child = Job::child_of(&p);
+            child.complete();
+            child
+        });
+        parent.body_completed(Err(CoroutineError::failed("x")));
+        let child = t.join().unwrap();
+        assert!(child.is_completed(), "{child:?}");
+        assert_eq!(parent.state(), JobState::Cancelled);
+        assert!(parent.children().is_empty());
+    });
+}
