@@ -154,6 +154,7 @@ impl BodyDone {
         self.frame.as_ref()
     }
 
+    #[inline]
     pub(crate) fn finish(&mut self, result: Result<(), CoroutineError>) {
         if let Some(frame) = self.frame.take() {
             frame.job().body_completed(result);

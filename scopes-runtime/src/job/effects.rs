@@ -19,8 +19,9 @@
 //! with the cancellation spread through the tree, as it would from outside. The stack stays
 //! flat: effects never recurse, and callbacks never nest in callbacks.
 //!
-//! Every effect and callback runs through a `catch_unwind`: a panicking waker or handler is
-//! reported and the rest of the queue still runs, so a panic cannot strand a tree half-cancelled.
+//! A drain runs inside a `catch_unwind`: a panicking waker (handlers catch their own panics) is
+//! reported and the drain goes on with the rest of the queue, so a panic cannot strand a tree
+//! half-cancelled.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -197,15 +198,24 @@ impl Drop for SetMode {
 fn run_all() {
     QUEUE.with(|q| q.mode.set(Mode::Draining));
     let _idle = SetMode(Mode::Idle);
+    // One `catch_unwind` per drain, not per effect: after a panic the rest is still queued, and
+    // the drain goes on with it.
+    while let Err(panic) = user::call(drain_all) {
+        QUEUE.with(|q| q.mode.set(Mode::Draining));
+        report_panic(&panic);
+    }
+}
+
+fn drain_all() {
     loop {
         while let Some(effect) = QUEUE.with(|q| q.effects.borrow_mut().pop_front()) {
-            run_effect(effect);
+            effect.run();
         }
         let Some(callback) = QUEUE.with(|q| q.callbacks.borrow_mut().pop_front()) else {
-            break;
+            return;
         };
         QUEUE.with(|q| q.mode.set(Mode::Callback));
-        run_callback(callback);
+        callback.run();
         QUEUE.with(|q| q.mode.set(Mode::Draining));
     }
 }
@@ -214,11 +224,18 @@ fn run_all() {
 fn run_nested() {
     QUEUE.with(|q| q.mode.set(Mode::Draining));
     let _back = SetMode(Mode::Callback);
-    while let Some(effect) = QUEUE.with(|q| q.effects.borrow_mut().pop_front()) {
-        run_effect(effect);
+    while let Err(panic) = user::call(drain_effects) {
+        report_panic(&panic);
     }
 }
 
+fn drain_effects() {
+    while let Some(effect) = QUEUE.with(|q| q.effects.borrow_mut().pop_front()) {
+        effect.run();
+    }
+}
+
+/// Runs one effect in place (the thread's queue is gone), catching a panic.
 fn run_effect(effect: Effect) {
     if let Err(panic) = user::call(|| effect.run()) {
         report_panic(&panic);

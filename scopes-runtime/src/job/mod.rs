@@ -304,12 +304,14 @@ pub struct Job {
 }
 
 impl Clone for Job {
+    #[inline]
     fn clone(&self) -> Job {
         Job::from_link(self.link.clone())
     }
 }
 
 impl Drop for Job {
+    #[inline]
     fn drop(&mut self) {
         let inner = &self.link.inner;
         if inner.kind.is_standalone() && inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -390,6 +392,7 @@ impl Job {
         )
     }
 
+    #[inline]
     fn from_link(link: Link) -> Job {
         if link.inner.kind.is_standalone() {
             link.inner.handles.fetch_add(1, Ordering::Relaxed);
@@ -898,8 +901,12 @@ impl Link {
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
         let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
-        let has_handlers = listeners.iter().any(|l| matches!(l, Listener::Handler(_)));
-        if has_handlers {
+        if listeners.is_empty() {
+            // The common case: one joiner or none.
+            if let Some(waker) = waiter {
+                waker.wake();
+            }
+        } else if listeners.iter().any(|l| matches!(l, Listener::Handler(_))) {
             defer(Callback::Notify {
                 job: self.clone(),
                 listeners,
