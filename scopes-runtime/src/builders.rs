@@ -22,6 +22,7 @@ use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
+use crate::exception;
 use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
 use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
@@ -324,7 +325,14 @@ pin_project! {
                 return;
             };
             let job = frame.job();
-            job.abandon();
+            if let Some(failure) = job.abandon() {
+                // It ended with a failure for this future to return: nobody will receive it
+                // now, so it goes where an abandoned scope's failure goes, up to the caller.
+                match frame::current_frame() {
+                    Some(caller) => caller.job().cancel_with_error(failure),
+                    None => exception::handle_coroutine_exception(&frame.context(), &failure),
+                }
+            }
             job.cancel_with_error(CoroutineError::cancelled(Dropped::Scope.reason(), None));
             if let PhaseProj::InPlace { body, done } = this.phase.as_mut().project() {
                 let dropped = frame::drop_body(&frame, body);

@@ -211,3 +211,52 @@ fn a_with_context_hop_dropped_by_a_timeout_stops_its_body() {
         },
     );
 }
+
+/// A scope that ended with a failure for its caller, whose future is then dropped without being
+/// polled again (a `select!` took another branch in the same turn): the failure is not lost. It
+/// goes up to the caller, as an abandoned scope's failure does, and fails the enclosing
+/// coroutine, whose handler reports it once.
+#[test]
+fn a_failure_a_dropped_scope_had_ended_with_goes_to_its_caller() {
+    on_runtime(Rt::CurrentThread, LIMIT, "failed scope dropped", || async {
+        let recorder = scopes_tests::Recorder::new();
+        let scope = Scope::new(Job::supervisor() + recorder.handler());
+        let outer = scope.launch(async move {
+            let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<()>();
+            let block = slot();
+            let b = block.clone();
+            let mut scoped = Box::pin(coroutine_scope(|s| async move {
+                *b.lock().unwrap() = Some(s.job());
+                s.launch(async move {
+                    let _ = fail_rx.await;
+                    Err::<(), _>(scopes_tests::TestError("child failed"))
+                });
+                Ok::<_, CoroutineError>(())
+            }));
+            // One poll: the block returns, the scope waits for its child.
+            assert!(futures_poll_once(scoped.as_mut()).await.is_none());
+            fail_tx.send(()).unwrap();
+            let scoped_job = take(&block, "the block");
+            scoped_job.join().await;
+            assert!(scoped_job.final_error().is_some_and(|e| e.is_failure()));
+            drop(scoped); // never polled again: nobody receives the failure
+            yield_now().await; // the enclosing coroutine is cancelled now: dropped here
+            unreachable!("the failure cancelled the enclosing coroutine");
+        });
+        outer.join().await;
+        assert_eq!(outer.state(), JobState::Cancelled);
+        assert_eq!(recorder.messages(), vec!["child failed"]);
+    });
+}
+
+/// Polls `fut` once; `Some` if it was ready.
+async fn futures_poll_once<F: std::future::Future + Unpin>(fut: F) -> Option<F::Output> {
+    let mut fut = fut;
+    std::future::poll_fn(move |cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut fut).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}

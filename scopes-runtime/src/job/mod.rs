@@ -530,9 +530,15 @@ impl Job {
         self.link.finalize_if_done(st);
     }
 
-    /// Marks a scoped job whose caller dropped it, so its failure goes to its parent.
-    pub(crate) fn abandon(&self) {
-        lock(&self.link.inner.state).abandoned = true;
+    /// Marks a scoped job whose caller dropped it, so its failure goes to its parent. If the job
+    /// had already decided to return its failure to the caller (it is final, or being reported),
+    /// that failure is given back: the caller, who will not receive it, must pass it on.
+    #[must_use]
+    pub(crate) fn abandon(&self) -> Option<CoroutineError> {
+        let mut st = lock(&self.link.inner.state);
+        st.abandoned = true;
+        let decided = st.sealed || st.phase.is_final();
+        decided.then(|| st.failure.clone()).flatten()
     }
 
     /// Completes a standalone job: it becomes final once all its children are. Returns true
