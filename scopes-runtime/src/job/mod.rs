@@ -39,6 +39,21 @@
 //! 8. **User code runs after the tree settles** (`effects`): a handler that cancels a job sees
 //!    that cancellation spread when `cancel()` returns, as any caller would.
 //!
+//! # Transitions
+//!
+//! Each runs under the job's lock, changes its state, and returns a `#[must_use]` outcome that
+//! says what the caller must do once the lock is released:
+//!
+//! | transition | from | to | outcome: what the caller does after the lock |
+//! |---|---|---|---|
+//! | `transition_to_cancelling` | New, Active, Completing | Cancelling | `ToCancelling`: drop a lazy start, tell the parent, drain the children's cancellations, maybe finalize |
+//! | `transition_to_final` | Completing, Cancelling (body done, no child) | sealed, or final | `ToFinal`: `Sealed` (tell the parent, report, then `end`), `Final` (announce) |
+//! | `transition_to_ended` | sealed | Cancelled | `Ended`: leave the parent's list, run handlers, wake joiners |
+//!
+//! `start`, `complete` and `body_completed` are small enough to do their one change inline and
+//! then call `finalize_if_done` with the lock still held, so a transition that may end the job
+//! locks it once.
+//!
 //! # Lifetimes
 //!
 //! The tree's own references are [`Link`]s: a parent holds its children, a child holds its
@@ -345,6 +360,51 @@ pub(crate) enum Attach {
     ParentCancelling(CoroutineError),
     /// The parent is final; the child is not tracked and must be cancelled with this cause.
     Rejected(CoroutineError),
+}
+
+/// What [`Link::transition_to_cancelling`] asks of its caller once the lock is released.
+#[must_use]
+enum ToCancelling {
+    /// Cancelling or final already: the cause was recorded (or, on a final job, dropped).
+    Already,
+    /// The job entered `Cancelling`.
+    Entered(EnteredCancelling),
+}
+
+struct EnteredCancelling {
+    /// A lazy coroutine's start (its future): to drop, outside the lock.
+    lazy_start: Option<LazyStart>,
+    /// A failure to tell the parent of.
+    to_parent: Option<Effect>,
+    /// The body was done already: the job may be final once its children are.
+    finalize: Option<Effect>,
+    /// The children's cancellations are in this thread's queue: to drain.
+    children_queued: bool,
+}
+
+/// What [`Link::transition_to_final`] found.
+#[must_use]
+enum ToFinal {
+    /// The body runs, children are left, or the job is final or sealed already.
+    NotYet,
+    /// Sealed with a failure: tell the parent, have the failure's owner hear of it, then end.
+    Sealed {
+        failure: CoroutineError,
+        parent: Option<Link>,
+        returned_to_caller: bool,
+    },
+    /// Final now.
+    Final(Ended),
+}
+
+/// What a job that became final leaves to do after the lock: see [`Link::announce`].
+#[must_use]
+struct Ended {
+    listeners: Vec<Listener>,
+    final_error: Option<CoroutineError>,
+    waiter: Option<Waker>,
+    parent: Option<Link>,
+    child_cause: Option<CoroutineError>,
 }
 
 impl Job {
@@ -764,12 +824,33 @@ impl Link {
 
     /// Cancels with `cause`: a cancellation, or a failure (which then travels up).
     fn cancel_with_error(&self, cause: CoroutineError) {
+        let ToCancelling::Entered(step) = self.transition_to_cancelling(cause) else {
+            return;
+        };
+        // A lazy coroutine's future is user code: dropped outside the lock, its panic caught
+        // (the task's own drop turns a panicking body destructor into this job's failure).
+        if let Some(start) = step.lazy_start {
+            if let Err(panic) = user::drop_value(start) {
+                self.cancel_with_error(panic);
+            }
+        }
+        self.inner.driver.wake();
+        if step.to_parent.is_some() || step.finalize.is_some() {
+            schedule(step.to_parent.into_iter().chain(step.finalize));
+        } else if step.children_queued {
+            drain();
+        }
+    }
+
+    /// Under the lock: records `cause`, and enters `Cancelling` unless the job is cancelling or
+    /// final already. Its children's cancellations go straight into this thread's queue.
+    fn transition_to_cancelling(&self, cause: CoroutineError) -> ToCancelling {
         let mut st = lock(&self.inner.state);
         match st.phase {
-            JobState::Cancelled | JobState::Completed => return,
+            JobState::Cancelled | JobState::Completed => return ToCancelling::Already,
             JobState::Cancelling => {
                 record(&mut st, cause);
-                return;
+                return ToCancelling::Already;
             }
             JobState::New | JobState::Active | JobState::Completing => {}
         }
@@ -788,8 +869,8 @@ impl Link {
             });
         record(&mut st, cause);
         self.set_phase(&mut st, JobState::Cancelling);
-        let has_children = !st.children.is_empty();
-        if has_children {
+        let children_queued = !st.children.is_empty();
+        if children_queued {
             let for_children = child_cause(&mut st);
             enqueue(|queue| {
                 let children = st.children.iter();
@@ -799,20 +880,12 @@ impl Link {
         // A running body finalizes the job when it ends (`body_completed`): only a job whose
         // body is done already may be final now, once its children are.
         let finalize = st.body_done.then(|| Effect::Finalize(self.clone()));
-        drop(st);
-        // A lazy coroutine's future is user code: dropped outside the lock, its panic caught
-        // (the task's own drop turns a panicking body destructor into this job's failure).
-        if let Some(start) = lazy_start {
-            if let Err(panic) = user::drop_value(start) {
-                self.cancel_with_error(panic);
-            }
-        }
-        self.inner.driver.wake();
-        if to_parent.is_some() || finalize.is_some() {
-            schedule(to_parent.into_iter().chain(finalize));
-        } else if has_children {
-            drain();
-        }
+        ToCancelling::Entered(EnteredCancelling {
+            lazy_start,
+            to_parent,
+            finalize,
+            children_queued,
+        })
     }
 
     /// A child failed with `error`: cancel this job with it unless it is a supervisor. Returns
@@ -849,29 +922,51 @@ impl Link {
     /// first seals the job and reports through a callback (invariant 7); otherwise the job
     /// becomes final here.
     fn finalize_if_done(&self, mut st: MutexGuard<'_, State>) {
+        match self.transition_to_final(&mut st) {
+            ToFinal::NotYet => {}
+            ToFinal::Sealed {
+                failure,
+                parent,
+                returned_to_caller,
+            } => {
+                drop(st);
+                let handled =
+                    returned_to_caller || parent.is_some_and(|p| p.child_failed(&failure));
+                let owner_hears =
+                    !handled && matches!(self.inner.kind, Kind::Launch | Kind::Async(_));
+                if owner_hears {
+                    defer(Callback::Report(self.clone(), failure));
+                } else {
+                    self.end();
+                }
+            }
+            ToFinal::Final(ended) => {
+                drop(st);
+                self.announce(ended);
+            }
+        }
+    }
+
+    /// Under the lock: whether the job may end now, and how.
+    fn transition_to_final(&self, st: &mut State) -> ToFinal {
         if st.phase.is_final()
             || st.sealed
             || st.phase == JobState::New
             || !st.body_done
             || !st.children.is_empty()
         {
-            return;
+            return ToFinal::NotYet;
         }
         let Some(failure) = st.failure.clone() else {
-            return self.end(st);
+            return ToFinal::Final(self.transition_to_ended(st));
         };
-        // A scoped job returns its failure to its caller, unless the caller is gone: then it
-        // goes up like a launch's, so it is not lost.
-        let returned_to_caller = self.inner.kind.is_scoped() && !st.abandoned;
-        let parent = st.parent.clone();
         st.sealed = true;
-        drop(st);
-        let handled = returned_to_caller || parent.is_some_and(|p| p.child_failed(&failure));
-        let owner_hears = !handled && matches!(self.inner.kind, Kind::Launch | Kind::Async(_));
-        if owner_hears {
-            defer(Callback::Report(self.clone(), failure));
-        } else {
-            self.end(lock(&self.inner.state));
+        ToFinal::Sealed {
+            failure,
+            parent: st.parent.clone(),
+            // A scoped job returns its failure to its caller, unless the caller is gone: then
+            // it goes up like a launch's, so it is not lost.
+            returned_to_caller: self.inner.kind.is_scoped() && !st.abandoned,
         }
     }
 
@@ -883,26 +978,46 @@ impl Link {
             // A standalone job's failure came from a child, which reported it.
             _ => {}
         }
-        self.end(lock(&self.inner.state));
+        self.end();
     }
 
-    /// Makes the job final, takes it off its parent's list, then runs its handlers and wakes
-    /// its joiners (after the tree settles, when there are handlers).
-    fn end(&self, mut st: MutexGuard<'_, State>) {
+    /// Ends a sealed job once its failure was reported.
+    fn end(&self) {
+        let ended = self.transition_to_ended(&mut lock(&self.inner.state));
+        self.announce(ended);
+    }
+
+    /// Under the lock: the job becomes final; takes what must hear of it.
+    fn transition_to_ended(&self, st: &mut State) -> Ended {
         let phase = match st.failure.is_some() || st.cancellation.is_some() {
             true => JobState::Cancelled,
             false => JobState::Completed,
         };
-        self.set_phase(&mut st, phase);
-        let child_cause = st.rare.as_mut().and_then(|r| r.child_cause.take());
+        self.set_phase(st, phase);
         // Most jobs have no listener: skip the collecting (and the final error) then.
-        let (listeners, final_error): (Vec<Listener>, _) = match st.listeners.is_empty() {
+        let (listeners, final_error) = match st.listeners.is_empty() {
             true => (Vec::new(), None),
-            false => (st.listeners.drain().collect(), final_error_of(&st)),
+            false => (st.listeners.drain().collect(), final_error_of(st)),
         };
-        let waiter = st.waiter.take();
-        let parent = st.parent.take();
-        drop(st);
+        Ended {
+            listeners,
+            final_error,
+            waiter: st.waiter.take(),
+            parent: st.parent.take(),
+            child_cause: st.rare.as_mut().and_then(|r| r.child_cause.take()),
+        }
+    }
+
+    /// After the lock: the final job leaves its parent's list, then its handlers run and its
+    /// joiners wake (after the tree settles, when there are handlers).
+    fn announce(&self, ended: Ended) {
+        let Ended {
+            listeners,
+            final_error,
+            waiter,
+            parent,
+            child_cause,
+        } = ended;
         drop(child_cause);
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
