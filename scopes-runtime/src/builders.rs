@@ -6,6 +6,10 @@
 //! error, a panic, a child's failure) cancels the block and the other children and is returned
 //! to the caller as `Err`; it is never passed to the caller's job. Cancelling the caller cancels
 //! the block and its children.
+//!
+//! A builder's future dropped before it returned (a lost `select!`, `tokio::time::timeout`)
+//! cancels its scoped job in whatever phase it is (see `Phase`): nothing it started keeps
+//! running, and a failure it had for its caller goes up to the caller's job instead.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -36,6 +40,37 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// cancels the rest and is returned. Kotlin's `coroutineScope { }`.
 ///
 /// The block gets the new scope's handle (`current_scope()` inside it is the same scope).
+///
+/// # Dropping the future
+///
+/// Dropped before it returned (a `select!` that took another branch, a `tokio::time::timeout`
+/// that fired), it cancels the scope: the block is dropped and every coroutine launched in it is
+/// cancelled; the drop does not wait for them (the enclosing coroutine does, as for any child).
+/// A failure that nobody will now receive goes up to the enclosing coroutine. The same holds
+/// for every scope builder: [`supervisor_scope`], [`with_context`], [`with_timeout`],
+/// [`with_timeout_or_none`] and [`non_cancellable`].
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{coroutine_scope, delay, CoroutineScope, Job, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let scope = Scope::new(());
+/// let (tx, rx) = tokio::sync::oneshot::channel::<Job>();
+/// let caller = scope.launch(async move {
+///     let slow = coroutine_scope(|s| async move {
+///         let worker = s.launch(delay(Duration::from_secs(3600)));
+///         tx.send(worker.job().clone()).unwrap();
+///         Ok::<_, scopes_runtime::CoroutineError>(())
+///     });
+///     // The scope's block returned; it waits for its worker when the timeout drops it.
+///     assert!(tokio::time::timeout(Duration::from_secs(1), slow).await.is_err());
+/// });
+/// let worker = rx.await.unwrap();
+/// caller.join().await;
+/// assert!(worker.is_cancelled()); // nothing the dropped scope started keeps running
+/// # }
+/// ```
 ///
 /// ```
 /// use scopes_runtime::{coroutine_scope, CoroutineScope};
@@ -138,8 +173,9 @@ where
     )
 }
 
-/// Runs `body` as a scoped coroutine with a time limit. On timeout the body and its children
-/// are cancelled (and waited for) and the result is a timed-out error. A zero duration times out
+/// Runs `body` as a scoped coroutine with a time limit that covers the body and every child it
+/// launched: on timeout, whichever is still running is cancelled (and waited for) and the result
+/// is a timed-out error, also when the body itself had returned. A zero duration times out
 /// at once, without running the body. Kotlin's `withTimeout`, but the timeout is a value, not a
 /// cancellation: with `?` it fails the caller like any other error.
 ///

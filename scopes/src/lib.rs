@@ -48,6 +48,15 @@
 //! - **Every `.await` is a cancellation point**; the body is dropped there, so destructors run.
 //!   Async cleanup goes in [`try_finally`], [`non_cancellable`] or
 //!   `with_context(NonCancellable, ..)`.
+//! - **Dropping a builder's future cancels what it started**: a [`coroutine_scope`] or
+//!   [`with_context`] that loses a `select!` or hits `tokio::time::timeout` cancels its block and
+//!   children; nothing it launched keeps running.
+//! - **A panic anywhere is a failure**: in a body, its `Drop`, a handler or a conversion; it is
+//!   reported like any other, and the rest of the tree still ends.
+//! - **A `Scope` owns its job**, and dropping it cancels the job, unless something else held the
+//!   job when the scope was made ([which job a scope owns](Scope#which-job-a-scope-owns));
+//!   [`ScopeHandle::new`] wraps a context without owning it. A standalone [`Job`] whose last
+//!   handle is dropped completes, so nothing waits for a job nobody can end.
 //! - **Dispatchers decide the threads**: [`Dispatchers::default()`] for CPU work,
 //!   [`Dispatchers::io()`] for blocking work (64 at once), `limited_parallelism(n)` views,
 //!   `main()` for one designated thread; `with_context(dispatcher, ..)` hops there and back, and
