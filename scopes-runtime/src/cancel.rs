@@ -8,7 +8,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -19,6 +19,7 @@ use crate::context::{ContextElement, CoroutineContext};
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::exception;
 use crate::frame::{self, FinallyRegistration, NonCancellableGuard};
+use crate::user;
 
 /// The element that makes `with_context` run its body to the end even when the caller is
 /// cancelled; the caller's cancellation waits for it. Use it for async cleanup, and only there.
@@ -215,13 +216,13 @@ where
                         }
                     }
                 }
-                match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+                match user::catch(|| body.poll(cx)) {
                     Ok(Poll::Ready(value)) => Some(Ending::Value(value)),
                     Ok(Poll::Pending) => return Poll::Pending,
                     Err(payload) => Some(Ending::Panic(payload)),
                 }
             };
-            let dropped = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+            let dropped = user::catch(|| this.body.set(None));
             *this.ending = match (ending, dropped) {
                 (_, Err(payload)) => Some(Ending::Panic(payload)),
                 (ending, Ok(())) => ending,

@@ -9,7 +9,6 @@
 //! also emits a `tracing` error event.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, RwLock};
 
 use crate::context::{ContextElement, CoroutineContext};
@@ -85,8 +84,7 @@ pub(crate) fn handle_coroutine_exception(context: &CoroutineContext, error: &Cor
         report_global(context, error);
         return;
     };
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler.handle(context, error))) {
-        let panic = CoroutineError::from_panic(payload);
+    if let Err(panic) = crate::user::call(|| handler.handle(context, error)) {
         report_handler_failure(
             context,
             "the exception handler panicked",
@@ -117,7 +115,7 @@ pub(crate) fn report_global(context: &CoroutineContext, error: &CoroutineError) 
     let global = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).clone();
     match global {
         Some(f) => {
-            if catch_unwind(AssertUnwindSafe(|| f(context, error))).is_err() {
+            if crate::user::call(|| f(context, error)).is_err() {
                 default_report(context, error);
                 eprintln!(
                     "scopes: the global exception handler panicked while handling the failure above"
@@ -128,7 +126,23 @@ pub(crate) fn report_global(context: &CoroutineContext, error: &CoroutineError) 
     }
 }
 
+/// The last resort when reporting itself panicked (a failure whose `Display` panics): a line
+/// that formats nothing of the user's.
+pub(crate) fn report_unprintable(panic: &CoroutineError) {
+    let message = panic.panic_message().unwrap_or("a panic");
+    eprintln!(
+        "scopes: an unhandled failure could not be reported: its report panicked ({message})"
+    );
+}
+
 fn default_report(context: &CoroutineContext, error: &CoroutineError) {
+    // The error's `Display` (and a name's) is user code.
+    if let Err(panic) = crate::user::call(|| print_report(context, error)) {
+        report_unprintable(&panic);
+    }
+}
+
+fn print_report(context: &CoroutineContext, error: &CoroutineError) {
     let who = match context.job() {
         Some(job) => format!("{job:?}"),
         None => "a coroutine".to_owned(),

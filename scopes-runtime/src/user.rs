@@ -11,6 +11,7 @@
 //! failure (a body, its drop, its conversion), or the global exception handler (a handler that
 //! panicked while reporting).
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::context::CoroutineContext;
@@ -22,7 +23,13 @@ use crate::exception;
 /// `AssertUnwindSafe`: the runtime's own state is never borrowed across user code (no job lock
 /// is held, see `job`'s invariant 6), so nothing the runtime reads afterwards can be broken.
 pub(crate) fn call<R>(f: impl FnOnce() -> R) -> Result<R, CoroutineError> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(CoroutineError::from_panic)
+    catch(f).map_err(CoroutineError::from_panic)
+}
+
+/// [`call`] that keeps the panic's payload, for code that resumes the panic after it cleaned up
+/// (`try_finally`), or that has nobody to report it to (a scheduler's own thread).
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(f))
 }
 
 /// Drops a value that holds user code (a future, a closure), catching a panicking destructor.

@@ -260,3 +260,43 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(fut: F) -> Option<F::
     })
     .await
 }
+
+/// A builder dropped outside any coroutine (in a plain tokio task), whose child had failed: the
+/// failure has no caller and no coroutine above it to go to, so the scope reports it to the
+/// handler in its context, once, as a launch would.
+#[test]
+fn a_failure_of_a_scope_dropped_outside_any_coroutine_is_reported() {
+    on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "scope dropped at top level",
+        || async {
+            let recorder = scopes_tests::Recorder::new();
+            let block = slot();
+            let b = block.clone();
+            let mut scoped = Box::pin(with_context(
+                Job::supervisor() + recorder.handler(),
+                async move {
+                    *b.lock().unwrap() = Some(current_scope().job());
+                    current_scope().launch(async {
+                        Err::<(), _>(scopes_tests::TestError("child of a dropped scope"))
+                    });
+                    std::future::pending::<()>().await;
+                    Ok::<_, CoroutineError>(())
+                },
+            ));
+            assert!(futures_poll_once(scoped.as_mut()).await.is_none());
+            let scoped_job = take(&block, "the block");
+            while !scoped_job.is_cancelled() {
+                tokio::task::yield_now().await; // the child runs, fails, cancels the scope
+            }
+            assert!(
+                recorder.messages().is_empty(),
+                "the scope has it, for its caller"
+            );
+            drop(scoped); // the caller is gone
+            assert!(scoped_job.is_completed());
+            assert_eq!(recorder.messages(), vec!["child of a dropped scope"]);
+        },
+    );
+}

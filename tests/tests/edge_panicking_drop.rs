@@ -180,3 +180,33 @@ fn a_panicking_into_result_is_reported_as_that_panic() {
         },
     );
 }
+
+/// A failure whose `Display` panics.
+#[derive(Debug)]
+struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of a failure panicked")
+    }
+}
+
+impl std::error::Error for Unprintable {}
+
+/// A failure whose `Display` panics, reported by the default global handler (it prints the
+/// failure): the report's panic is caught and the coroutine still ends, its joiners wake. (The
+/// report is the last thing before the job ends; a panic there left the job sealed forever.)
+#[test]
+fn a_failure_whose_display_panics_still_ends_its_coroutine() {
+    on_runtime(Rt::CurrentThread, LIMIT, "unprintable failure", || async {
+        let scope = Scope::new(Job::supervisor());
+        let c = scope.launch(async { Err::<(), _>(Unprintable) });
+        c.join().await;
+        assert_eq!(c.state(), scopes::JobState::Cancelled);
+        let d = scope.async_(async { Err::<u8, _>(Unprintable) });
+        let job = d.job().clone();
+        drop(d); // unobserved: reported when dropped
+        job.join().await;
+        assert_eq!(job.state(), scopes::JobState::Cancelled);
+    });
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use scopes::JobState;
 use scopes::prelude::*;
 use scopes_tests::{LIMIT, Rt, on_runtime, on_runtime_main};
 use tokio::sync::mpsc;
@@ -145,4 +146,33 @@ fn two_unconfined_coroutines_ping_pong_1000_round_trips_in_a_multi_thread_block_
         ping_pong_1000,
     );
     assert_eq!((pongs, pings), (1_000, 1_000));
+}
+
+/// A coroutine on `unconfined()` that calls tokio's own `yield_now` on a current-thread runtime:
+/// tokio wakes it from its list of deferred wakers, which it holds borrowed meanwhile; run in
+/// place there, the coroutine's next `yield_now` found the list borrowed and panicked ("RefCell
+/// already borrowed"). It completes.
+#[test]
+fn an_unconfined_coroutine_may_use_tokios_yield_now() {
+    on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "unconfined tokio yield_now",
+        || async {
+            let scope = Scope::new(Dispatchers::unconfined());
+            let coroutines: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.launch(async {
+                        for _ in 0..3 {
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for c in coroutines {
+                c.join().await;
+                assert_eq!(c.state(), JobState::Completed, "{:?}", c.final_error());
+            }
+        },
+    );
 }

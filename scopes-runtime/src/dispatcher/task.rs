@@ -51,13 +51,13 @@
 //! `loom_tests.rs`.
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::sync::{AtomicUsize, Mutex, lock};
+use crate::user;
 
 const IDLE: usize = 0;
 const SCHEDULED: usize = 1;
@@ -116,7 +116,7 @@ impl Task {
             let future = slot.as_mut().expect(
                 "the future leaves only on a transition to DONE, after which no run starts",
             );
-            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+            user::catch(|| future.as_mut().poll(&mut cx))
         };
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
@@ -171,7 +171,7 @@ impl Wake for Task {
 
 /// Drops a future (or what it left), keeping its panic from the scheduler's thread.
 fn drop_quietly<T>(value: T) {
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+    let _ = user::catch(move || drop(value));
 }
 
 /// The state word: one of `IDLE`..`DONE`.

@@ -6,6 +6,11 @@
 //! arrives while this thread is already running unconfined tasks is queued and run by the outer
 //! loop when the current task yields, so the stack stays flat.
 //!
+//! A wake from a tokio runtime's own machinery (its scheduler waking deferred tasks, its timer
+//! or I/O driver), outside any task's poll, does not run the coroutine inside that call: the
+//! runtime may hold its state borrowed there. The coroutine goes on in a tokio task instead
+//! (a *continuation*, below), on the same runtime.
+//!
 //! # tokio's cooperative budget
 //!
 //! The loop runs inside whatever tokio task started or woke it, and spends that task's budget
@@ -43,8 +48,14 @@ struct InPlace {
 }
 
 impl Schedule for InPlace {
+    /// A wake: the task runs here, unless the waker was called by a tokio runtime's own
+    /// machinery (see [`may_run_here`]).
     fn schedule(self: Arc<Self>, task: Arc<Task>) {
-        run_in_place(task, &self.runtime);
+        if may_run_here() {
+            run_in_place(task, &self.runtime);
+        } else {
+            continue_elsewhere(Queue::from([task]), &self.runtime);
+        }
     }
 }
 
@@ -54,6 +65,18 @@ pub(super) fn spawn(future: BoxFuture, runtime: Handle) {
         runtime: runtime.clone(),
     });
     run_in_place(Task::new(future, scheduler), &runtime);
+}
+
+/// Whether a wake may run the coroutine right here, inside the waker's call: in a loop of ours
+/// (it queues), in a task's or coroutine's poll (user code woke it), or on a thread without a
+/// runtime. Not from a runtime's scheduler or drivers between task polls: they may wake with
+/// their own state borrowed (tokio wakes its deferred wakers, those of `yield_now`, with their
+/// list borrowed), and the coroutine's next tokio call would find it so.
+fn may_run_here() -> bool {
+    EVENT_LOOP.with(|l| l.borrow().is_some())
+        || tokio::task::try_id().is_some()
+        || crate::frame::with_current(|f| f.is_some())
+        || Handle::try_current().is_err()
 }
 
 fn run_in_place(task: Arc<Task>, runtime: &Handle) {

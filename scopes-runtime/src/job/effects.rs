@@ -248,11 +248,12 @@ fn run_callback(callback: Callback) {
     }
 }
 
-/// A panic that escaped an effect: a waker panicked (handlers catch their own panics).
+/// A panic that escaped an effect or a callback: a waker's (handlers and reports catch their
+/// own).
 fn report_panic(panic: &CoroutineError) {
     crate::exception::report_handler_failure(
         &CoroutineContext::new(),
-        "a waker panicked while the job tree was being updated",
+        "a panic while the job tree was being updated (a waker's?)",
         panic,
         None,
     );

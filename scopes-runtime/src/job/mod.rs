@@ -932,8 +932,10 @@ impl Link {
                 drop(st);
                 let handled =
                     returned_to_caller || parent.is_some_and(|p| p.child_failed(&failure));
-                let owner_hears =
-                    !handled && matches!(self.inner.kind, Kind::Launch | Kind::Async(_));
+                // Nobody above took it: a launch reports it, an `async_` keeps it, and a scope
+                // whose caller is gone reports it as a launch would. (A standalone job's failure
+                // came from a child, which reported it.)
+                let owner_hears = !handled && !self.inner.kind.is_standalone();
                 if owner_hears {
                     defer(Callback::Report(self.clone(), failure));
                 } else {
@@ -970,15 +972,21 @@ impl Link {
         }
     }
 
-    /// The `Report` callback: the failure's owner hears of it, then the job ends.
+    /// The `Report` callback: the failure's owner hears of it, then the job ends, whatever the
+    /// report did (user code: a handler, a failure's `Display`).
     fn report_and_end(&self, failure: &CoroutineError) {
-        match &self.inner.kind {
-            Kind::Launch => exception::handle_coroutine_exception(&self.context(), failure),
+        let reported = user::call(|| match &self.inner.kind {
             Kind::Async(sink) => sink.unhandled(failure, &self.context()),
             // A standalone job's failure came from a child, which reported it.
-            _ => {}
-        }
+            Kind::Job | Kind::SupervisorJob => {}
+            Kind::Launch | Kind::Scope | Kind::SupervisorScope => {
+                exception::handle_coroutine_exception(&self.context(), failure)
+            }
+        });
         self.end();
+        if let Err(panic) = reported {
+            exception::report_unprintable(&panic);
+        }
     }
 
     /// Ends a sealed job once its failure was reported.
