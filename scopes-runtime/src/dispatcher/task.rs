@@ -10,7 +10,7 @@
 //!                           | Pending               | wake
 //!                           +------------------ NOTIFIED
 //!
-//!   RUNNING, NOTIFIED --Ready, panicked, or the scheduler shut down--> DONE
+//!   RUNNING, NOTIFIED --Ready, or panicked--> DONE
 //!   any --abort--> DONE
 //! ```
 //!
@@ -47,7 +47,7 @@
 //! The future sits behind a mutex that only its runner takes, or an aborter when no poll runs,
 //! so it is never contended; it is a mutex because this crate has no `unsafe`.
 //!
-//! The races (wake against run, against abort, against a shutdown) are model-checked in
+//! The races (wake against run, against abort) are model-checked in
 //! `loom_tests.rs`.
 
 use std::future::Future;
@@ -71,12 +71,6 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queues `task`, whose entry the caller hands over: the scheduler must `run` it once.
     fn schedule(self: Arc<Self>, task: Arc<Task>);
-
-    /// True once the scheduler's tasks must not be polled any more (its runtime shut down):
-    /// `run` then drops the future instead, so its coroutine ends cancelled.
-    fn is_shut_down(&self) -> bool {
-        false
-    }
 }
 
 pub(crate) struct Task {
@@ -103,11 +97,6 @@ impl Task {
             TransitionToRunning::Success => {}
             // Aborted while queued: the aborter dropped the future.
             TransitionToRunning::Done => return,
-        }
-        if self.scheduler.is_shut_down() {
-            self.state.transition_to_complete();
-            drop_quietly(self.take_future());
-            return;
         }
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
@@ -267,7 +256,7 @@ impl State {
         }
     }
 
-    /// The runner's end (Ready, a panic, a shut-down scheduler): RUNNING, NOTIFIED or DONE (an
+    /// The runner's end (Ready, a panic): RUNNING, NOTIFIED or DONE (an
     /// abort during the poll left the drop to the runner) -> DONE. The runner drops the future.
     /// A swap, not a store: it must land after a wake's NOTIFIED, which it may not have seen.
     fn transition_to_complete(&self) {
@@ -277,19 +266,15 @@ impl State {
 
 #[cfg(all(test, not(scopes_loom)))]
 mod tests {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
     use super::*;
 
     /// Runs nothing: the tests call `run` themselves.
-    struct Never(AtomicBool);
+    struct Never;
 
     impl Schedule for Never {
         fn schedule(self: Arc<Self>, _: Arc<Task>) {}
-
-        fn is_shut_down(&self) -> bool {
-            self.0.load(SeqCst)
-        }
     }
 
     /// Ready at once, or never; its drop panics.
@@ -314,32 +299,23 @@ mod tests {
         }
     }
 
-    fn task(ready: bool, shut_down: bool) -> (Arc<Task>, Arc<AtomicUsize>) {
+    fn task(ready: bool) -> (Arc<Task>, Arc<AtomicUsize>) {
         let polls = Arc::new(AtomicUsize::new(0));
-        let scheduler = Arc::new(Never(AtomicBool::new(shut_down)));
+        let scheduler = Arc::new(Never);
         let future = Box::pin(PanicsOnDrop(ready, polls.clone()));
         (Task::new(future, scheduler), polls)
     }
 
     #[test]
     fn a_panicking_drop_stays_in_the_task() {
-        let (ready, polls) = task(true, false);
+        let (ready, polls) = task(true);
         ready.clone().run();
         assert_eq!(polls.load(SeqCst), 1);
         assert_eq!(ready.state.0.load(SeqCst), DONE);
 
-        let (parked, _) = task(false, false);
+        let (parked, _) = task(false);
         parked.clone().run();
         parked.abort();
         assert_eq!(parked.state.0.load(SeqCst), DONE);
-    }
-
-    #[test]
-    fn a_shut_down_scheduler_drops_instead_of_polling() {
-        let (task, polls) = task(false, true);
-        task.clone().run();
-        assert_eq!(polls.load(SeqCst), 0);
-        assert_eq!(task.state.0.load(SeqCst), DONE);
-        assert!(lock(&task.future).is_none());
     }
 }

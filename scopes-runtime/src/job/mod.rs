@@ -640,7 +640,7 @@ impl Job {
     }
 
     /// How many slots the list of children holds, live or free: what it costs in memory.
-    #[cfg(test)]
+    #[cfg(all(test, not(scopes_loom)))]
     pub(crate) fn children_slots(&self) -> usize {
         lock(&self.link.inner.state).children.slots()
     }
