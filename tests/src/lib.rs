@@ -269,3 +269,89 @@ where
 
 /// The bound every hang-prone test gets: generous for a loaded 2-core machine.
 pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Polls `future` once, in the current task, and gives what it returned.
+pub async fn poll_once<F: std::future::Future + Unpin>(
+    future: &mut F,
+) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *future).poll(cx)))
+        .await
+}
+
+/// Waits, yielding, until `done` holds: at least `tries` yields, and for at most `deadline` of
+/// real time after them. For conditions nothing signals, like tokio's count of live tasks (a
+/// coroutine's job is final, and its joiners wake, a moment before tokio tears its task down),
+/// or work on another runtime. A paused clock does not move meanwhile.
+pub async fn eventually(tries: usize, deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + deadline;
+    let mut tried = 0;
+    while !done() {
+        if tried >= tries && std::time::Instant::now() > deadline {
+            return false;
+        }
+        tried += 1;
+        tokio::task::yield_now().await;
+    }
+    true
+}
+
+/// What became of coroutines parked when their runtime shut down.
+pub struct ShutDown {
+    /// Their final states.
+    pub states: Vec<scopes::JobState>,
+    /// What their exception handler received.
+    pub reports: Vec<String>,
+}
+
+/// Launches 64 coroutines under a supervisor, on the dispatcher `on` makes for a new
+/// current-thread runtime, each parked on an hour's `delay` (its timer registered before it
+/// says so), then drops the runtime with them parked, and waits for their jobs elsewhere.
+pub fn park_64_and_shut_down(
+    what: &str,
+    on: impl FnOnce(&tokio::runtime::Handle) -> scopes::Dispatcher + Send + 'static,
+) -> ShutDown {
+    use scopes::prelude::*;
+    let (recorder, jobs, scope) = within(LIMIT, what, move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let recorder = Recorder::new();
+        let scope = Scope::new(Job::supervisor() + on(runtime.handle()) + recorder.handler());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let jobs: Vec<Job> = runtime.block_on(async {
+            let jobs = (0..64)
+                .map(|_| {
+                    let tx = tx.clone();
+                    let parked = scope.launch(async move {
+                        let mut sleep = Box::pin(delay(Duration::from_secs(3600)));
+                        let _ = poll_once(&mut sleep).await;
+                        tx.send(()).unwrap();
+                        sleep.await;
+                    });
+                    parked.job().clone()
+                })
+                .collect();
+            for _ in 0..64 {
+                // The senders may be on other threads: wait without blocking this runtime.
+                while rx.try_recv().is_err() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            jobs
+        });
+        drop(runtime); // shuts down with 64 coroutines parked on its timer
+        (recorder, jobs, scope)
+    });
+    let states = on_runtime(Rt::CurrentThread, LIMIT, what, move || async move {
+        for j in &jobs {
+            j.join().await;
+        }
+        jobs.iter().map(Job::state).collect()
+    });
+    drop(scope);
+    ShutDown {
+        states,
+        reports: recorder.messages(),
+    }
+}

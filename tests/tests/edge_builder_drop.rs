@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use scopes::JobState;
 use scopes::prelude::*;
-use scopes_tests::{LIMIT, Rt, on_runtime};
+use scopes_tests::{LIMIT, Rt, on_runtime, poll_once};
 
 type Slot = Arc<Mutex<Option<Job>>>;
 
@@ -234,7 +234,7 @@ fn a_failure_a_dropped_scope_had_ended_with_goes_to_its_caller() {
                 Ok::<_, CoroutineError>(())
             }));
             // One poll: the block returns, the scope waits for its child.
-            assert!(futures_poll_once(scoped.as_mut()).await.is_none());
+            assert!(poll_once(&mut scoped).await.is_pending());
             fail_tx.send(()).unwrap();
             let scoped_job = take(&block, "the block");
             scoped_job.join().await;
@@ -247,18 +247,6 @@ fn a_failure_a_dropped_scope_had_ended_with_goes_to_its_caller() {
         assert_eq!(outer.state(), JobState::Cancelled);
         assert_eq!(recorder.messages(), vec!["child failed"]);
     });
-}
-
-/// Polls `fut` once; `Some` if it was ready.
-async fn futures_poll_once<F: std::future::Future + Unpin>(fut: F) -> Option<F::Output> {
-    let mut fut = fut;
-    std::future::poll_fn(move |cx| {
-        std::task::Poll::Ready(match std::pin::Pin::new(&mut fut).poll(cx) {
-            std::task::Poll::Ready(v) => Some(v),
-            std::task::Poll::Pending => None,
-        })
-    })
-    .await
 }
 
 /// A builder dropped outside any coroutine (in a plain tokio task), whose child had failed: the
@@ -285,7 +273,7 @@ fn a_failure_of_a_scope_dropped_outside_any_coroutine_is_reported() {
                     Ok::<_, CoroutineError>(())
                 },
             ));
-            assert!(futures_poll_once(scoped.as_mut()).await.is_none());
+            assert!(poll_once(&mut scoped).await.is_pending());
             let scoped_job = take(&block, "the block");
             while !scoped_job.is_cancelled() {
                 tokio::task::yield_now().await; // the child runs, fails, cancels the scope

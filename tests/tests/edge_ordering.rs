@@ -4,16 +4,15 @@
 //! runtime shuts down. (The `io()` half of (d) is in `edge_shutdown_io.rs`: it installs the
 //! default runtime.)
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
 
 use scopes::JobState;
 use scopes::prelude::*;
-use scopes_tests::{LIMIT, Recorder, Rt, TestError, on_runtime, on_runtime_main, within};
+use scopes_tests::{
+    LIMIT, Rt, TestError, on_runtime, on_runtime_main, park_64_and_shut_down, within,
+};
 
 /// A scope whose handler sets `flag` (after a few thread yields, to widen the window between
 /// the job's end and the handler; few, since on a loaded machine each yield may give a whole
@@ -217,57 +216,13 @@ fn cancel_from_inside_a_top_level_completion_handler_cancels_the_descendants_at_
 /// `Cancelled`.
 #[test]
 fn unconfined_coroutines_parked_when_their_runtime_shuts_down_end_quietly_cancelled() {
-    let (recorder, parked, scope) = within(LIMIT, "unconfined shutdown", || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let recorder = Recorder::new();
-        let scope = Scope::new(Job::supervisor() + Dispatchers::unconfined() + recorder.handler());
-        let parked: Vec<Coroutine> = runtime.block_on(async {
-            (0..64)
-                .map(|_| scope.launch(delay(Duration::from_secs(3600))))
-                .collect()
-        });
-        assert!(
-            parked.iter().all(|c| c.is_active()),
-            "parked on their delay"
-        );
-        drop(runtime); // shuts down with the coroutines parked on its timer
-        (recorder, parked, scope)
-    });
-    let states: Vec<JobState> = on_runtime(Rt::CurrentThread, LIMIT, "join parked", {
-        let jobs: Vec<Job> = parked.iter().map(|c| c.job().clone()).collect();
-        move || async move {
-            for j in &jobs {
-                j.join().await;
-            }
-            jobs.iter().map(Job::state).collect()
-        }
-    });
-    let messages = recorder.messages();
+    let ended = park_64_and_shut_down("unconfined shutdown", |_| Dispatchers::unconfined());
+    assert_eq!(ended.reports, Vec::<String>::new(), "no report at all");
     assert!(
-        messages.is_empty(),
-        "no report at all; got {} reports, the first: {:?}",
-        messages.len(),
-        messages.first()
+        ended.states.iter().all(|s| *s == JobState::Cancelled),
+        "{:?}",
+        ended.states
     );
-    assert!(
-        states.iter().all(|s| *s == JobState::Cancelled),
-        "{states:?}"
-    );
-    drop(scope);
-}
-
-/// Polls `fut` once (registering its waker), then finishes: a coroutine that must be parked on
-/// its timer before it signals.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) {
-    let mut fut = pin!(fut);
-    std::future::poll_fn(|cx| {
-        let _ = fut.as_mut().poll(cx);
-        Poll::Ready(())
-    })
-    .await
 }
 
 /// Issue 10, item 8d (control: the issue says views already end quietly): 64 coroutines on a
@@ -275,61 +230,13 @@ async fn poll_once<F: Future + Unpin>(fut: &mut F) {
 /// runtime is dropped, end `Cancelled` with no report.
 #[test]
 fn coroutines_on_a_view_parked_when_their_runtime_shuts_down_end_quietly_cancelled() {
-    let counted = Arc::new(AtomicUsize::new(0));
-    let c2 = counted.clone();
-    let (recorder, jobs, scope) = within(LIMIT, "view shutdown", move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let recorder = Recorder::new();
-        let view = Dispatchers::from_handle(runtime.handle().clone()).limited_parallelism(64);
-        let scope = Scope::new(Job::supervisor() + view + recorder.handler());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let jobs: Vec<Job> = runtime.block_on(async {
-            let jobs = (0..64)
-                .map(|_| {
-                    let tx = tx.clone();
-                    scope
-                        .launch(async move {
-                            let mut sleep = Box::pin(delay(Duration::from_secs(3600)));
-                            poll_once(&mut sleep).await;
-                            tx.send(()).unwrap();
-                            sleep.await;
-                        })
-                        .job()
-                        .clone()
-                })
-                .collect();
-            for _ in 0..64 {
-                while rx.try_recv().is_err() {
-                    tokio::task::yield_now().await;
-                }
-                c2.fetch_add(1, Ordering::SeqCst);
-            }
-            jobs
-        });
-        drop(runtime);
-        (recorder, jobs, scope)
+    let ended = park_64_and_shut_down("view shutdown", |runtime| {
+        Dispatchers::from_handle(runtime.clone()).limited_parallelism(64)
     });
-    assert_eq!(counted.load(Ordering::SeqCst), 64);
-    let states: Vec<JobState> =
-        on_runtime(Rt::CurrentThread, LIMIT, "join view", move || async move {
-            for j in &jobs {
-                j.join().await;
-            }
-            jobs.iter().map(Job::state).collect()
-        });
-    let messages = recorder.messages();
+    assert_eq!(ended.reports, Vec::<String>::new(), "no report at all");
     assert!(
-        messages.is_empty(),
-        "no report at all; got {} reports, the first: {:?}",
-        messages.len(),
-        messages.first()
+        ended.states.iter().all(|s| *s == JobState::Cancelled),
+        "{:?}",
+        ended.states
     );
-    assert!(
-        states.iter().all(|s| *s == JobState::Cancelled),
-        "{states:?}"
-    );
-    drop(scope);
 }

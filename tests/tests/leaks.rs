@@ -8,23 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scopes::prelude::*;
-use scopes_tests::{Recorder, TestError};
-
-/// Waits until `done` holds, yielding, for at most `tries` yields and 10 s of real time. For
-/// conditions nothing signals, like tokio's count of live tasks: a coroutine's job is final (and
-/// its joiners wake) a moment before tokio tears its task down, so the count drops a moment later.
-async fn eventually(tries: usize, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut tried = 0;
-    while !done() {
-        if tried >= tries && std::time::Instant::now() > deadline {
-            return false;
-        }
-        tried += 1;
-        tokio::task::yield_now().await;
-    }
-    true
-}
+use scopes_tests::{Recorder, TestError, eventually};
 
 #[test]
 fn no_task_is_left_after_every_scope_is_joined() {
@@ -57,7 +41,10 @@ fn no_task_is_left_after_every_scope_is_joined() {
         }
         scope.complete_and_join().await;
         assert_eq!(recorder.received().len(), 200, "every failure reported");
-        let gone = eventually(10_000, || handle.metrics().num_alive_tasks() == 0).await;
+        let gone = eventually(10_000, Duration::from_secs(10), || {
+            handle.metrics().num_alive_tasks() == 0
+        })
+        .await;
         // A leak never reaches zero; a lagging teardown does, within the deadline.
         assert!(
             gone,

@@ -77,7 +77,7 @@ use proptest::prelude::*;
 use proptest::strategy::Union;
 use scopes::JobState;
 use scopes::prelude::*;
-use scopes_tests::Recorder;
+use scopes_tests::{Recorder, eventually, poll_once};
 
 /// A scope builder that a `DropScopeBuilder` node drops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -524,26 +524,6 @@ fn launch_children(
         }
         _ => Prepared::Nothing,
     }
-}
-
-/// Waits, yielding (the paused clock does not move), until `done` holds: at least `tries`
-/// yields, and for at most `deadline` of real time after them (for work on another runtime).
-async fn eventually(tries: usize, deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + deadline;
-    let mut tried = 0;
-    while !done() {
-        if tried >= tries && std::time::Instant::now() > deadline {
-            return false;
-        }
-        tried += 1;
-        tokio::task::yield_now().await;
-    }
-    true
-}
-
-/// Polls `future` once, in the current task.
-async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
 /// A `DropScopeBuilder` node's action: runs the builder, drops it from an outer timeout, and
