@@ -1,5 +1,5 @@
 //! Issue 10, item 10: a coroutine body of type `!` (`async { loop { .. } }`) is accepted by
-//! `launch` on edition 2024, as `tokio::spawn` accepts it. DOES NOT COMPILE TODAY: kept in a
+//! `launch` on edition 2024, as `tokio::spawn` accepts it. It did not compile before: kept in a
 //! file of its own so the other tests build.
 
 use std::sync::Arc;

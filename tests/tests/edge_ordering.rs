@@ -200,7 +200,7 @@ fn cancel_from_inside_a_cascading_completion_handler_cancels_the_descendants_at_
     assert_eq!(not_cancelled(&seen), vec![], "all states: {seen:?}");
 }
 
-/// Issue 10, item 8c (control, passes today): the same with the handler run by a top-level
+/// Issue 10, item 8c (control, passed before the fix too): the same with the handler run by a top-level
 /// `complete()`.
 #[test]
 fn cancel_from_inside_a_top_level_completion_handler_cancels_the_descendants_at_once() {

@@ -17,7 +17,7 @@ fn a_panicking_handler_on_a_final_job_is_reported_not_thrown() {
     let sink = reports.clone();
     set_global_exception_handler(move |_, error| sink.lock().unwrap().push(error.clone()));
 
-    // Registered before the end: caught and reported (today's documented behaviour).
+    // Registered before the end: caught and reported (the documented behaviour).
     let later = Job::new();
     let _h = later.invoke_on_completion(|_| panic!("handler of a job that ends later"));
     let completed = catch_unwind(AssertUnwindSafe(|| later.complete()));

@@ -2,7 +2,7 @@
 //! default shuts down end quietly cancelled, never reported as a panic ("context is being
 //! shutdown"). In a binary of its own, with one test: `install_default` works once per process.
 //! The issue saw it in about one run in ten; with every coroutine parked on its timer before the
-//! drop (as here) it failed 7 runs out of 7 on today's code. Still a race: a pass alone is not
+//! drop (as here) it failed 7 runs out of 7 before the fix. Still a race: a pass alone is not
 //! proof of the fix.
 
 use scopes::JobState;

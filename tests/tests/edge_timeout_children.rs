@@ -64,7 +64,7 @@ fn with_timeout_does_not_wait_past_its_limit_for_a_slow_child() {
     });
 }
 
-/// Issue 10, item 2 (control, passes today): the body itself still running at the limit with a
+/// Issue 10, item 2 (control, passed before the fix too): the body itself still running at the limit with a
 /// parked child: timed out, and the child is cancelled.
 #[test]
 fn with_timeout_times_out_a_running_body_and_its_child() {

@@ -85,7 +85,7 @@ async fn ping_pong_1000() -> (usize, usize) {
 }
 
 /// Issue 10, item 1: two unconfined coroutines ping-ponging 1,000 round trips over two tokio
-/// mpsc channels both finish (today they hang after about 64 round trips), current-thread.
+/// mpsc channels both finish (they hung after about 64 round trips), current-thread.
 #[test]
 fn two_unconfined_coroutines_ping_pong_1000_round_trips_on_a_current_thread_runtime() {
     let (pongs, pings) = on_runtime(

@@ -102,7 +102,7 @@ fn dropped_pairs_parent_first_complete_and_are_freed() {
 }
 
 /// Issue 10, item 6: a parent whose only child's handle was dropped can complete: after
-/// `complete()`, `join()` returns (today it waits forever for the unreachable child).
+/// `complete()`, `join()` returns (it waited forever for the unreachable child).
 #[test]
 fn a_parent_of_a_dropped_child_completes_and_its_join_returns() {
     on_runtime(

@@ -1,6 +1,6 @@
 //! Issue 10, item 9: `ScopeHandle::new(context)` is public and non-owning, like kotlinx's
-//! `CoroutineScope(job)`. DOES NOT COMPILE TODAY (`ScopeHandle::new` is `pub(crate)`): kept in a
-//! file of its own so the other tests build.
+//! `CoroutineScope(job)`. (It was `pub(crate)` before; kept in a file of its own so the other
+//! tests built meanwhile.)
 
 use std::time::Duration;
 

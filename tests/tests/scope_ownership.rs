@@ -1,7 +1,6 @@
 //! Issue 10, item 9: a `Scope` owns (cancels on drop) only the job it created or a job given to
 //! it that nobody else holds; wrapping a job held elsewhere, or a coroutine's own context, does
-//! not take ownership. (The public non-owning `ScopeHandle::new` is in `scope_handle_new.rs`,
-//! which does not compile today.)
+//! not take ownership. (The public non-owning `ScopeHandle::new` is in `scope_handle_new.rs`.)
 
 use std::time::Duration;
 
@@ -56,7 +55,7 @@ fn a_scope_over_a_coroutines_context_does_not_cancel_the_coroutine() {
     );
 }
 
-/// Issue 10, item 9 (today's behaviour, must stay): a `Scope::new(Job::supervisor())` made
+/// Issue 10, item 9 (the old behaviour, which must stay): a `Scope::new(Job::supervisor())` made
 /// here owns its job: dropping it cancels its coroutines.
 #[test]
 fn dropping_a_scope_that_made_its_job_cancels_its_coroutines() {
@@ -71,7 +70,7 @@ fn dropping_a_scope_that_made_its_job_cancels_its_coroutines() {
     });
 }
 
-/// Issue 10, item 9 (today's behaviour, must stay): a job moved into the scope (no other handle)
+/// Issue 10, item 9 (the old behaviour, which must stay): a job moved into the scope (no other handle)
 /// is owned: dropping the scope cancels it and its coroutines.
 #[test]
 fn dropping_a_scope_given_the_only_handle_of_a_job_cancels_it() {
