@@ -48,7 +48,9 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// cancelled; the drop does not wait for them (the enclosing coroutine does, as for any child).
 /// A failure that nobody will now receive goes up to the enclosing coroutine. The same holds
 /// for every scope builder: [`supervisor_scope`], [`with_context`], [`with_timeout`],
-/// [`with_timeout_or_none`] and [`non_cancellable`].
+/// [`with_timeout_or_none`] and [`non_cancellable`]. A future that is leaked instead
+/// (`std::mem::forget` after a first poll) is never dropped: its scope runs on, and the
+/// enclosing coroutine waits for it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -302,7 +304,7 @@ pin_project! {
     /// beside every phase until the join ends.
     #[project = PhaseProj]
     enum Phase<F, Fut, V> {
-        /// Not polled yet.
+        /// Not polled yet. (An `Option`, to be taken through the pinned projection.)
         Begin { begin: Option<Begin<F>> },
         /// The block runs here, in the caller's task; `done` marks its end (or its drop).
         InPlace {
@@ -340,7 +342,6 @@ pin_project! {
         timer: Option<Sleep>,
         timeout: Option<Duration>,
         timed_out: Option<CoroutineError>,
-        shielded: bool,
         // The scoped job's frame, from the first poll until the result is taken: the drop
         // guard's "armed" state.
         frame: Option<Frame>,
@@ -393,7 +394,6 @@ where
             timer: None,
             timeout,
             timed_out: None,
-            shielded: false,
             frame: None,
             section: None,
             hop: PhantomData,
@@ -483,7 +483,7 @@ where
         let value = loop {
             match this.phase.as_mut().project() {
                 PhaseProj::InPlace { body, done } => {
-                    let outcome = ready!(frame::poll_body(frame, body, cx, this.shielded));
+                    let outcome = ready!(frame::poll_body(frame, body, cx, &mut false));
                     let mut value = None;
                     let result = match outcome {
                         // The conversion is user code.
