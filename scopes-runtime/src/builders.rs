@@ -48,9 +48,9 @@ type ValueOf<Fut> = <<Fut as Future>::Output as CoroutineResult>::Value;
 /// cancelled; the drop does not wait for them (the enclosing coroutine does, as for any child).
 /// A failure that nobody will now receive goes up to the enclosing coroutine. The same holds
 /// for every scope builder: [`supervisor_scope`], [`with_context`], [`with_timeout`],
-/// [`with_timeout_or_none`] and [`non_cancellable`]. A future that is leaked instead
-/// (`std::mem::forget` after a first poll) is never dropped: its scope runs on, and the
-/// enclosing coroutine waits for it.
+/// [`with_timeout_or_none`] and [`non_cancellable`]. Do not leak one instead
+/// (`std::mem::forget` after a first poll): a block that runs in place then never ends, and the
+/// enclosing coroutine waits for it forever, even once cancelled.
 ///
 /// ```
 /// use std::time::Duration;

@@ -10,7 +10,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::resume_unwind;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -97,7 +97,10 @@ pub async fn yield_now() {
     }
 }
 
-/// Suspends once, waking itself: the scheduler queues it behind what is ready.
+/// Suspends once, waking itself: the scheduler queues it behind what is ready. It spends a
+/// unit of tokio's cooperative budget, as tokio's own resources do, so a loop of yields inside
+/// one tokio poll (coroutines on `unconfined()` yielding to each other) ends when the budget
+/// does and gives the thread back.
 struct YieldOnce {
     yielded: bool,
 }
@@ -109,6 +112,9 @@ impl Future for YieldOnce {
         if self.yielded {
             return Poll::Ready(());
         }
+        // Out of budget: tokio has arranged the wake-up; this is the yield.
+        let progress = ready!(tokio::task::coop::poll_proceed(cx));
+        progress.made_progress();
         self.yielded = true;
         cx.waker().wake_by_ref();
         Poll::Pending

@@ -64,8 +64,8 @@ impl<T> CoroutineResult for Passthrough<T> {
 /// # Panics
 ///
 /// Outside a coroutine, or inside a `NonCancellable` section, where the caller cannot be
-/// stopped: the panic carries the error.
-pub async fn run_on<F>(dispatcher: Dispatcher, body: F) -> F::Output
+/// stopped: the panic names `function` and carries the error.
+pub async fn run_on<F>(dispatcher: Dispatcher, function: &'static str, body: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -74,11 +74,17 @@ where
         Ok(value) => value,
         Err(error) => {
             let Some(current) = frame::current_frame() else {
-                panic!("{error}");
+                panic!(
+                    "`{function}` (#[suspend(on)]) ended without a value outside any coroutine, \
+                     so there is no coroutine to end with it: {error}"
+                );
             };
             current.job().cancel_with_error(error.clone());
             if !current.is_cancelled() {
-                panic!("a NonCancellable section cannot go on without its body's value: {error}");
+                panic!(
+                    "`{function}` (#[suspend(on)]) ended without a value inside a NonCancellable \
+                     section, which cannot stop there: {error}"
+                );
             }
             // The caller is cancelling now: its driver drops it at this suspension.
             std::future::pending().await

@@ -176,3 +176,117 @@ fn an_unconfined_coroutine_may_use_tokios_yield_now() {
         },
     );
 }
+
+/// Unconfined coroutines that yield to each other in a loop (each `yield_now` queues the
+/// yielder behind the others in the thread's loop) until a timer on the runtime stops them: the
+/// loop spends tokio's budget, hands over to a continuation and gives the thread back, so the
+/// timer fires. (The loop used to run the yielders forever, at 100% CPU, starving the timer.)
+#[test]
+fn unconfined_coroutines_yielding_to_each_other_let_a_timer_fire() {
+    on_runtime(Rt::CurrentThread, LIMIT, "unconfined yielders", || async {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let scope = Scope::new(Job::new());
+        let yielders: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                scope.launch_with(
+                    Dispatchers::unconfined(),
+                    CoroutineStart::Default,
+                    async move {
+                        delay(std::time::Duration::from_millis(1)).await;
+                        while !stop.load(Ordering::SeqCst) {
+                            yield_now().await;
+                        }
+                    },
+                )
+            })
+            .collect();
+        let s = stop.clone();
+        scope
+            .async_(async move {
+                delay(std::time::Duration::from_millis(10)).await;
+                s.store(true, Ordering::SeqCst);
+            })
+            .await
+            .unwrap();
+        for y in yielders {
+            y.join().await;
+            assert_eq!(y.state(), JobState::Completed);
+        }
+    });
+}
+
+/// Two unconfined coroutines that wake each other through a waker of their own, which spends no
+/// tokio budget, until a timer stops them: a loop runs at most a bounded number of tasks before
+/// it hands over to a continuation, so the timer still fires.
+#[test]
+fn unconfined_coroutines_waking_each_other_without_budget_let_a_timer_fire() {
+    use std::sync::Mutex;
+    use std::task::{Poll, Waker};
+
+    /// A flag and the waker of whoever waits for it.
+    #[derive(Default)]
+    struct Signal(Mutex<(bool, Option<Waker>)>);
+
+    impl Signal {
+        fn raise(&self) {
+            let waker = {
+                let mut s = self.0.lock().unwrap();
+                s.0 = true;
+                s.1.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+
+        async fn wait(&self) {
+            std::future::poll_fn(|cx| {
+                let mut s = self.0.lock().unwrap();
+                if std::mem::take(&mut s.0) {
+                    Poll::Ready(())
+                } else {
+                    s.1 = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            })
+            .await
+        }
+    }
+
+    on_runtime(Rt::CurrentThread, LIMIT, "unconfined wakers", || async {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (a, b) = (Arc::new(Signal::default()), Arc::new(Signal::default()));
+        let scope = Scope::new(Job::new());
+        let player = |me: Arc<Signal>, other: Arc<Signal>, serve: bool| {
+            let stop = stop.clone();
+            scope.launch_with(
+                Dispatchers::unconfined(),
+                CoroutineStart::Default,
+                async move {
+                    delay(std::time::Duration::from_millis(1)).await;
+                    if serve {
+                        other.raise();
+                    }
+                    while !stop.load(Ordering::SeqCst) {
+                        me.wait().await;
+                        other.raise();
+                    }
+                    other.raise(); // let the other one see the stop too
+                },
+            )
+        };
+        let players = [player(a.clone(), b.clone(), true), player(b, a, false)];
+        let s = stop.clone();
+        scope
+            .async_(async move {
+                delay(std::time::Duration::from_millis(10)).await;
+                s.store(true, Ordering::SeqCst);
+            })
+            .await
+            .unwrap();
+        for p in players {
+            p.join().await;
+        }
+    });
+}

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use scopes::JobState;
 use scopes::prelude::*;
 use scopes_tests::{LIMIT, Rt, on_runtime, within};
 
@@ -118,6 +119,34 @@ fn a_parent_of_a_dropped_child_completes_and_its_join_returns() {
             parent.join().await;
             assert!(parent.is_completed(), "{:?}", parent.state());
             assert_eq!(parent.final_error().map(|e| e.to_string()), None);
+        },
+    );
+}
+
+/// A `Join` waits for a job but can neither complete nor cancel it: it does not keep a
+/// standalone job reachable. A join made before the last handle is dropped returns once the job,
+/// unreachable, has completed; a pending join of a dropped child does not keep its parent
+/// waiting.
+#[test]
+fn a_pending_join_does_not_keep_a_dropped_job_alive() {
+    on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "join of a dropped job",
+        || async {
+            let job = Job::new();
+            let join = job.join();
+            drop(job);
+            join.await; // returns: the job completed when its last handle went
+
+            let parent = Job::new();
+            let child = Job::child_of(&parent);
+            let child_join = child.join();
+            drop(child);
+            parent.complete();
+            parent.join().await;
+            assert_eq!(parent.state(), JobState::Completed);
+            child_join.await;
         },
     );
 }

@@ -8,14 +8,14 @@ use super::parse::Args;
 
 pub(crate) fn expand(args: &Args, mut function: ItemFn) -> TokenStream {
     let block = &function.block;
+    let name = function.sig.ident.to_string();
     let body = if let Some((_, dispatcher)) = &args.on {
         quote_spanned! {block.brace_token.span.join()=>
             {
-                ::scopes::__private::run_on(#dispatcher, async move #block).await
+                ::scopes::__private::run_on(#dispatcher, #name, async move #block).await
             }
         }
     } else if let Some((_, dispatcher)) = &args.requires {
-        let name = function.sig.ident.to_string();
         quote! {
             {
                 ::scopes::__private::require(&(#dispatcher), #name);

@@ -17,9 +17,10 @@
 //! (128 operations per poll). Once the budget is spent, tokio's resources answer "not now" and
 //! wake their caller at once, expecting it to give the thread back; a loop that re-ran the woken
 //! coroutine in place would spin forever, since the budget is only renewed between tokio task
-//! polls. So the loop stops when the budget is spent and hands what is left of its queue to a
-//! tokio task of its own (a *continuation*) on the coroutine's runtime, which runs it with a
-//! fresh budget, and gives the thread back. The coroutines then go on there: where they run
+//! polls. So the loop stops when the budget is spent (or after `MAX_RUNS` tasks, for wakers that
+//! spend none) and hands what is left of its queue to a tokio task of its own (a
+//! *continuation*) on the coroutine's runtime, which runs it with a fresh budget, and gives the
+//! thread back. The coroutines then go on there: where they run
 //! changes, which an unconfined coroutine does not promise, and none is lost or spins.
 
 use std::cell::RefCell;
@@ -99,9 +100,14 @@ fn run_in_place(task: Arc<Task>, runtime: &Handle) {
     }
 }
 
+/// The most tasks one loop runs before it hands the rest to a continuation, whatever the budget
+/// says: wakers that spend no budget (a `futures` channel, say) must not keep a loop, and the
+/// thread under it, forever.
+const MAX_RUNS: usize = 128;
+
 /// Runs this thread's event loop over `queue` and whatever the tasks wake meanwhile, until it is
-/// empty or the current tokio task's budget is spent; returns what is left. `start_first` runs
-/// the first task even without budget (a coroutine starts in place).
+/// empty, the current tokio task's budget is spent, or it ran `MAX_RUNS` tasks; returns what is
+/// left. `start_first` runs the first task even without budget (a coroutine starts in place).
 fn run_loop(queue: Queue, mut start_first: bool) -> Queue {
     struct EndLoop;
     impl Drop for EndLoop {
@@ -114,7 +120,7 @@ fn run_loop(queue: Queue, mut start_first: bool) -> Queue {
     }
     EVENT_LOOP.with(|l| *l.borrow_mut() = Some(queue));
     let end = EndLoop;
-    loop {
+    for _ in 0..MAX_RUNS {
         if !start_first && !coop::has_budget_remaining() {
             break;
         }

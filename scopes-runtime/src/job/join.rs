@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Weak;
 use std::task::{Context, Poll, Waker};
 
-use super::{Job, JobInner, Listener};
+use super::{JobInner, Link, Listener};
 use crate::sync::lock;
 
 /// Unregisters a completion handler: see [`Job::invoke_on_completion`].
@@ -54,16 +54,18 @@ impl fmt::Debug for CompletionHandle {
     }
 }
 
-/// The future of [`Job::join`].
+/// The future of [`Job::join`]. It holds the job as the tree does, not as a handle: waiting
+/// for a job neither completes nor cancels it, so a `Join` does not keep a standalone job
+/// reachable (see [`Job`]'s last-handle rule).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join {
-    job: Job,
+    job: Link,
     key: Option<usize>,
     checked: bool,
 }
 
 impl Join {
-    pub(super) fn new(job: Job) -> Join {
+    pub(super) fn new(job: Link) -> Join {
         Join {
             job,
             key: None,
@@ -80,14 +82,14 @@ impl Future for Join {
         if !this.checked {
             this.checked = true;
             let joins_itself = crate::frame::with_current(|frame| {
-                frame.is_some_and(|frame| this.job.is_ancestor_or_self_of(frame.job()))
+                frame.is_some_and(|frame| this.job.is_ancestor_or_self_of(&frame.job().link))
             });
             if joins_itself {
                 return Poll::Ready(());
             }
             this.job.start();
         }
-        let mut st = lock(&this.job.link.inner.state);
+        let mut st = lock(&this.job.inner.state);
         if st.phase.is_final() {
             // Final: the listeners were drained, this joiner's waker with them.
             this.key = None;
@@ -131,7 +133,7 @@ const INLINE_WAITER: usize = usize::MAX;
 impl Drop for Join {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let mut st = lock(&self.job.link.inner.state);
+            let mut st = lock(&self.job.inner.state);
             // Taken out under the lock, dropped after it.
             let removed = match key {
                 INLINE_WAITER => st.waiter.take().map(Listener::Waker),

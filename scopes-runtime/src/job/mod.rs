@@ -611,20 +611,7 @@ impl Job {
     /// Starts a lazily created coroutine. Returns true if this call started it; false if it was
     /// started already, is final, or was not lazy.
     pub fn start(&self) -> bool {
-        let mut st = lock(&self.link.inner.state);
-        if st.phase != JobState::New {
-            return false;
-        }
-        self.link.set_phase(&mut st, JobState::Active);
-        let start = st.rare.as_mut().and_then(|r| r.lazy_start.take());
-        drop(st);
-        if let Some(start) = start {
-            // Spawning runs no user code, but a dispatcher may: a panic is this job's failure.
-            if let Err(panic) = user::call(start) {
-                self.cancel_with_error(panic);
-            }
-        }
-        true
+        self.link.start()
     }
 
     /// Keeps what `start()` must run for a lazy coroutine. Gives it back if the job is no longer
@@ -686,7 +673,9 @@ impl Job {
     /// Calls `handler` once, when the job becomes final, with its final error (`None` for a
     /// normal completion); at once if it is final already. The handler runs on the thread that
     /// completes the job, after the job tree has settled, and must be quick; a panic in it is
-    /// caught and reported to the global exception handler.
+    /// caught and reported to the global exception handler. The job keeps the handler until it
+    /// runs: a handler that holds a handle of its own standalone job keeps that job reachable,
+    /// so its last-handle completion never comes (hold the handle elsewhere).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -725,7 +714,7 @@ impl Job {
     /// [`final_error`](Self::final_error)). Starts a lazy job. Inside a coroutine, joining the
     /// coroutine itself or one of its ancestors returns at once, since waiting would never end.
     pub fn join(&self) -> Join {
-        Join::new(self.clone())
+        Join::new(self.link.clone())
     }
 
     /// Cancels the job, then waits until it is final.
@@ -752,21 +741,39 @@ impl Job {
     pub(crate) fn context(&self) -> CoroutineContext {
         self.link.context()
     }
+}
+
+impl Link {
+    /// `Job::start`.
+    fn start(&self) -> bool {
+        let mut st = lock(&self.inner.state);
+        if st.phase != JobState::New {
+            return false;
+        }
+        self.set_phase(&mut st, JobState::Active);
+        let start = st.rare.as_mut().and_then(|r| r.lazy_start.take());
+        drop(st);
+        if let Some(start) = start {
+            // Spawning runs no user code, but a dispatcher may: a panic is this job's failure.
+            if let Err(panic) = user::call(start) {
+                self.cancel_with_error(panic);
+            }
+        }
+        true
+    }
 
     /// True if `self` is `other` or one of its ancestors.
-    pub(crate) fn is_ancestor_or_self_of(&self, other: &Job) -> bool {
-        let mut job = Some(other.link.clone());
+    fn is_ancestor_or_self_of(&self, other: &Link) -> bool {
+        let mut job = Some(other.clone());
         while let Some(j) = job {
-            if j == self.link {
+            if j == *self {
                 return true;
             }
             job = j.parent();
         }
         false
     }
-}
 
-impl Link {
     fn state(&self) -> JobState {
         JobState::from_u8(self.inner.phase.load(Ordering::Acquire))
     }
