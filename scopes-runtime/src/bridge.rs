@@ -51,7 +51,18 @@ impl<T> Shared<T> {
         }
         st.outcome = Some(outcome);
         let waker = st.waker.take();
+        // Resumed, the suspension will not be cancelled: its cancellation handler (user code,
+        // which may hold a continuation) goes now, outside the lock.
+        let on_cancel = st.on_cancel.take();
         drop(st);
+        if let Err(panic) = crate::user::drop_value(on_cancel) {
+            crate::exception::report_handler_failure(
+                &crate::frame::with_current(|f| f.map(|f| f.context())).unwrap_or_default(),
+                "a cancellation handler panicked when dropped",
+                &panic,
+                None,
+            );
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -198,7 +209,8 @@ impl<T> fmt::Debug for CancellableContinuation<T> {
 /// [`CancellableContinuation::invoke_on_cancellation`], so it can stop the operation. A resume
 /// that arrives after the cancellation is ignored. A second resume is a bug and panics with
 /// "continuation already resumed". A continuation dropped without being resumed ends the
-/// suspension with an error, so nothing waits forever.
+/// suspension with an error, so nothing waits forever; one that is kept only by its own
+/// cancellation handler is not dropped, and the suspension waits for its cancellation.
 ///
 /// ```
 /// use scopes_runtime::{suspend_coroutine, CoroutineError};

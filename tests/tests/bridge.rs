@@ -1,6 +1,6 @@
 //! The continuation bridge: callbacks as suspensions, the synchronous fast path, cancellation.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,4 +126,38 @@ async fn a_resumed_suspension_does_not_call_the_cancellation_handler() {
     .await;
     assert_eq!(v.unwrap(), 3);
     assert!(!called.load(Ordering::SeqCst));
+}
+
+/// A resumed suspension lets go of its cancellation handler at once (it will never be
+/// cancelled), with whatever the handler holds, a clone of its own continuation included. It
+/// used to keep both until the last continuation handle went, and a handler holding a clone
+/// made that never.
+#[tokio::test]
+async fn a_resume_releases_the_cancellation_handler() {
+    struct Dropped(Arc<AtomicUsize>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    for i in 0..1_000u32 {
+        let held = Dropped(dropped.clone());
+        let value = suspend_cancellable_coroutine(|cont| {
+            let own = cont.clone();
+            cont.invoke_on_cancellation(move |_| {
+                let _held = &held;
+                drop(own);
+            });
+            cont.resume(i);
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, i);
+    }
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1_000,
+        "every handler released"
+    );
 }

@@ -240,3 +240,45 @@ fn coroutines_on_a_view_parked_when_their_runtime_shuts_down_end_quietly_cancell
         ended.states
     );
 }
+
+/// A child's completion handler, run when the child was all its completing parent waited for,
+/// sees the parent final: the parent's end comes before the child's handlers (kotlinx
+/// registered the parent's child-completion handler first). It saw the parent `Completing`, and
+/// a handler that blocked on the parent's `join` hung.
+#[test]
+fn a_childs_handler_sees_its_parent_final_when_the_parent_waited_only_for_it() {
+    let seen = within(LIMIT, "parent final in child's handler", || {
+        let parent = Job::new();
+        let child = Job::child_of(&parent);
+        parent.complete();
+        let p = parent.clone();
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        let _h = child.invoke_on_completion(move |_| *s.lock().unwrap() = Some(p.state()));
+        child.complete();
+        seen.lock().map(|seen| *seen).unwrap()
+    });
+    assert_eq!(seen, Some(JobState::Completed));
+}
+
+/// Handlers that register handlers on final jobs, 100,000 deep, on a thread with a 2 MiB
+/// stack: each runs after the one that registered it, not inside it, so the stack stays flat.
+#[test]
+fn handlers_registering_handlers_on_final_jobs_do_not_nest() {
+    fn chain(done: Job, left: usize, count: Arc<AtomicBool>) {
+        if left == 0 {
+            count.store(true, Ordering::SeqCst);
+            return;
+        }
+        let next = done.clone();
+        let _h = done.invoke_on_completion(move |_| chain(next, left - 1, count));
+    }
+    let reached = within(LIMIT, "handlers on final jobs", || {
+        let done = Job::new();
+        done.complete();
+        let reached = Arc::new(AtomicBool::new(false));
+        chain(done, 100_000, reached.clone());
+        reached.load(Ordering::SeqCst)
+    });
+    assert!(reached, "the last handler ran");
+}

@@ -671,7 +671,8 @@ impl Job {
     }
 
     /// Calls `handler` once, when the job becomes final, with its final error (`None` for a
-    /// normal completion); at once if it is final already. The handler runs on the thread that
+    /// normal completion); at once if it is final already (called from inside a handler: right
+    /// after that handler). The handler runs on the thread that
     /// completes the job, after the job tree has settled, and must be quick; a panic in it is
     /// caught and reported to the global exception handler. The job keeps the handler until it
     /// runs: a handler that holds a handle of its own standalone job keeps that job reachable,
@@ -696,14 +697,16 @@ impl Job {
     {
         let mut st = lock(&self.link.inner.state);
         if st.phase.is_final() {
-            let error = final_error_of(&st);
+            let final_error = final_error_of(&st);
             drop(st);
-            user::call_handler(
-                || self.context(),
-                "a completion handler panicked",
-                None,
-                || handler(error.as_ref()),
-            );
+            // As a callback: at once, or right after the handler this is called from, so
+            // handlers that register handlers on final jobs do not nest on the stack.
+            defer(Callback::Notify {
+                job: self.link.clone(),
+                listeners: vec![Listener::Handler(Box::new(handler))],
+                waiter: None,
+                final_error,
+            });
             return CompletionHandle::done();
         }
         let key = st.listeners.insert(Listener::Handler(Box::new(handler)));
@@ -1037,12 +1040,23 @@ impl Link {
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
         let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
+        // The parent's end is queued before this job's handlers: they run once the tree has
+        // settled, and see the parent final if this was all it waited for (as in kotlinx, where
+        // the parent's child-completion handler was registered first).
+        let parent_ends = match (parent, parent_may_end) {
+            (Some(parent), true) => {
+                enqueue(|queue| queue.push_back(Effect::Finalize(parent)));
+                true
+            }
+            _ => false,
+        };
         if listeners.is_empty() {
             // The common case: one joiner or none.
             if let Some(waker) = waiter {
                 waker.wake();
             }
         } else if listeners.iter().any(|l| matches!(l, Listener::Handler(_))) {
+            // If nothing drains yet, this runs the queued finalize, then the handlers.
             defer(Callback::Notify {
                 job: self.clone(),
                 listeners,
@@ -1052,8 +1066,8 @@ impl Link {
         } else {
             self.notify(listeners, waiter, None);
         }
-        if let (Some(parent), true) = (parent, parent_may_end) {
-            schedule([Effect::Finalize(parent)]);
+        if parent_ends {
+            drain();
         }
     }
 
