@@ -184,8 +184,8 @@ fn run_for(mode: Mode) {
     }
 }
 
-/// Sets the mode back when a drain ends (also on an unwind, which `catch_unwind` around every
-/// step should make impossible).
+/// Sets the mode back when a drain ends (also on an unwind, which the `catch_unwind` around each
+/// drain should make impossible).
 struct SetMode(Mode);
 
 impl Drop for SetMode {
