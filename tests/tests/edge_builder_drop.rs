@@ -117,7 +117,7 @@ fn a_coroutine_scope_that_loses_a_select_while_joining_cancels_its_child() {
                         *c.lock().unwrap() = Some(long.job().clone());
                         Ok::<_, CoroutineError>(())
                     }) => "builder",
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => "sleep",
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => "sleep", // paused clock
                 };
                 assert_eq!(won, "sleep");
             });
