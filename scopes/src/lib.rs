@@ -48,8 +48,8 @@
 //! - **Every `.await` is a cancellation point**; the body is dropped there, so destructors run.
 //!   Async cleanup goes in [`try_finally`], [`non_cancellable`] or
 //!   `with_context(NonCancellable, ..)`.
-//! - **Dropping a builder's future cancels what it started**: a [`coroutine_scope`] or
-//!   [`with_context`] that loses a `select!` or hits `tokio::time::timeout` cancels its block and
+//! - **Dropping a builder's future cancels what it started**: a [`coroutine_scope()`] or
+//!   [`with_context()`] that loses a `select!` or hits `tokio::time::timeout` cancels its block and
 //!   children; nothing it launched keeps running.
 //! - **A panic anywhere is a failure**: in a body, its `Drop`, a handler or a conversion; it is
 //!   reported like any other, and the rest of the tree still ends.

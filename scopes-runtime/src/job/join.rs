@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use super::{JobInner, Link, Listener};
 use crate::sync::lock;
 
-/// Unregisters a completion handler: see [`Job::invoke_on_completion`].
+/// Unregisters a completion handler: see [`Job::invoke_on_completion`](crate::Job::invoke_on_completion).
 #[must_use = "dropping the handle keeps the handler; call `dispose` to remove it"]
 pub struct CompletionHandle {
     job: Weak<JobInner>,
@@ -54,9 +54,9 @@ impl fmt::Debug for CompletionHandle {
     }
 }
 
-/// The future of [`Job::join`]. It holds the job as the tree does, not as a handle: waiting
+/// The future of [`Job::join`](crate::Job::join). It holds the job as the tree does, not as a handle: waiting
 /// for a job neither completes nor cancels it, so a `Join` does not keep a standalone job
-/// reachable (see [`Job`]'s last-handle rule).
+/// reachable (see [`Job`](crate::Job)'s last-handle rule).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join {
     job: Link,
