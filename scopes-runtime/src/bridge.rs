@@ -64,7 +64,7 @@ impl<T> Shared<T> {
             );
         }
         if let Some(waker) = waker {
-            waker.wake();
+            crate::user::wake(|| waker.wake());
         }
     }
 }
@@ -303,16 +303,24 @@ impl<T, F: FnOnce(Continuation<T>)> Future for Suspend<T, F> {
             .as_ref()
             .expect("the block ran on the first poll");
         let mut st = lock_std(&shared.state);
-        match st.outcome.take() {
+        if let Some(outcome) = st.outcome.take() {
             // The fast path too: resumed before the block returned.
-            Some(outcome) => Poll::Ready(outcome),
-            None => {
-                if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    st.waker = Some(cx.waker().clone());
-                }
-                Poll::Pending
-            }
+            return Poll::Ready(outcome);
         }
+        if st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        // A waker's clone and drop may be a foreign executor's code: not under the lock.
+        drop(st);
+        let waker = cx.waker().clone();
+        let mut st = lock_std(&shared.state);
+        if let Some(outcome) = st.outcome.take() {
+            return Poll::Ready(outcome);
+        }
+        let old = st.waker.replace(waker);
+        drop(st);
+        drop(old);
+        Poll::Pending
     }
 }
 
@@ -327,9 +335,10 @@ impl<T, F> Drop for Suspend<T, F> {
         }
         // Dropped while suspended: the coroutine was cancelled (or its future dropped).
         st.cancelled = true;
-        st.waker = None;
+        let waker = st.waker.take();
         let handler = st.on_cancel.take();
         drop(st);
+        drop(waker);
         if let Some(handler) = handler {
             let cause = frame::with_current(|f| f.map(|f| f.job().cancellation_error()))
                 .unwrap_or_else(|| CoroutineError::cancelled("the suspension was dropped", None));

@@ -119,7 +119,7 @@ impl Frame {
         let slots: Vec<Arc<AtomicWaker>> =
             self.job.with_finally(|list| list.iter().cloned().collect());
         for slot in slots {
-            slot.wake();
+            user::wake(|| slot.wake());
         }
     }
 }
@@ -206,7 +206,7 @@ impl Drop for NonCancellableGuard {
                 let before = f.state().non_cancellable.fetch_sub(1, Ordering::AcqRel);
                 if before == 1 && f.job.is_cancelled() {
                     // The cancellation was waiting for this section: let the driver see it.
-                    f.job.inner().driver.wake();
+                    user::wake(|| f.job.inner().driver.wake());
                 }
             }
         }

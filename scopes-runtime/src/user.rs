@@ -49,3 +49,17 @@ pub(crate) fn call_handler(
         exception::report_handler_failure(&context(), what, &panic, handling);
     }
 }
+
+/// Runs a wake-up (`Waker::wake`, `AtomicWaker::wake`). A waker can be a foreign executor's, and
+/// so user code: a panic is reported to the global exception handler and the bookkeeping around
+/// the wake goes on, so the tree is never left half-updated.
+pub(crate) fn wake(f: impl FnOnce()) {
+    if let Err(panic) = call(f) {
+        exception::report_handler_failure(
+            &CoroutineContext::new(),
+            "a waker panicked",
+            &panic,
+            None,
+        );
+    }
+}

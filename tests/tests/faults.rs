@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use scopes::prelude::*;
 use scopes::{Dispatchers, JobState};
-use scopes_tests::{Recorder, TestError};
+use scopes_tests::{LIMIT, Recorder, Rt, TestError, on_runtime};
 
 #[test]
 fn coroutines_of_a_runtime_that_shuts_down_end_cancelled_and_their_joiners_return() {
@@ -98,4 +98,68 @@ async fn a_scope_kept_in_a_thread_local_cancels_its_coroutines_when_the_thread_e
     .expect("the thread exits without a panic");
     worker.join().await;
     assert_eq!(worker.state(), JobState::Cancelled);
+}
+
+/// A waker that panics when woken: a foreign executor's, say.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("a waker panicked on purpose");
+    }
+}
+
+/// Polls `future` once with a waker that panics when woken.
+fn poll_with_a_panicking_waker<F: std::future::Future + Unpin>(future: &mut F) {
+    let waker = std::task::Waker::from(std::sync::Arc::new(PanickingWaker));
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::pin::Pin::new(future).poll(&mut cx).is_pending());
+}
+
+/// A scope polled by an executor whose waker panics: `cancel()` wakes that waker, and the
+/// panic is reported, not thrown, so `cancel()` returns and the cancellation still reaches the
+/// scope's child (it used to escape `cancel()` and leave the child running).
+#[test]
+fn a_panicking_waker_woken_by_cancel_does_not_stop_the_cancellation() {
+    on_runtime(Rt::CurrentThread, LIMIT, "panicking waker", || async {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut scoped = Box::pin(coroutine_scope(|s| async move {
+            let child = s.launch(delay(Duration::from_secs(3600)));
+            tx.send((s.job(), child)).unwrap();
+            std::future::pending::<()>().await;
+            Ok::<_, CoroutineError>(())
+        }));
+        poll_with_a_panicking_waker(&mut scoped);
+        let (scope_job, child) = rx.await.unwrap();
+        scope_job.cancel(); // wakes the panicking waker
+        child.join().await;
+        assert_eq!(child.state(), JobState::Cancelled);
+        drop(scoped);
+        assert_eq!(scope_job.state(), JobState::Cancelled);
+    });
+}
+
+/// A joiner whose waker panics, woken when its coroutine ends: the panic is reported, and the
+/// parent that waited only for that coroutine still ends (it used to stay `Completing`).
+#[test]
+fn a_joiners_panicking_waker_does_not_strand_the_parent() {
+    on_runtime(
+        Rt::CurrentThread,
+        LIMIT,
+        "joiner's panicking waker",
+        || async {
+            let parent = Job::new();
+            let (go, wait) = tokio::sync::oneshot::channel::<()>();
+            let child = ScopeHandle::new(parent.clone()).launch(async move {
+                let _ = wait.await;
+            });
+            parent.complete();
+            let mut join = child.join();
+            poll_with_a_panicking_waker(&mut join);
+            go.send(()).unwrap();
+            parent.join().await;
+            assert_eq!(parent.state(), JobState::Completed);
+            assert_eq!(child.state(), JobState::Completed);
+        },
+    );
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Weak;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::{JobInner, Link, Listener};
 use crate::sync::lock;
@@ -89,40 +89,47 @@ impl Future for Join {
             }
             this.job.start();
         }
+        // Final: the listeners were taken, this joiner's waker with them (the phase is
+        // published in the same critical section).
+        if this.job.state().is_final() {
+            this.key = None;
+            return Poll::Ready(());
+        }
+        // A waker's clone and drop may be a foreign executor's code: never under the job's lock
+        // (invariant 6).
+        let waker = cx.waker().clone();
         let mut st = lock(&this.job.inner.state);
         if st.phase.is_final() {
-            // Final: the listeners were drained, this joiner's waker with them.
+            drop(st);
             this.key = None;
             return Poll::Ready(());
         }
         // A joiner polled again keeps its slot, with the current waker.
-        let refresh = |slot: Option<&mut Waker>| match slot {
-            Some(waker) => {
-                if !waker.will_wake(cx.waker()) {
-                    *waker = cx.waker().clone();
-                }
-                true
-            }
-            None => false,
-        };
-        let refreshed = match this.key {
-            Some(INLINE_WAITER) => refresh(st.waiter.as_mut()),
-            Some(key) => refresh(match st.listeners.get_mut(key) {
+        let slot = match this.key {
+            Some(INLINE_WAITER) => st.waiter.as_mut(),
+            Some(key) => match st.listeners.get_mut(key) {
                 Some(Listener::Waker(waker)) => Some(waker),
                 _ => None,
-            }),
-            None => false,
+            },
+            None => None,
         };
-        if !refreshed {
-            let key = match st.waiter.is_none() {
-                true => {
-                    st.waiter = Some(cx.waker().clone());
-                    INLINE_WAITER
-                }
-                false => st.listeners.insert(Listener::Waker(cx.waker().clone())),
-            };
-            this.key = Some(key);
-        }
+        let unused = match slot {
+            Some(current) if current.will_wake(&waker) => Some(waker),
+            Some(current) => Some(std::mem::replace(current, waker)),
+            None => {
+                let key = match st.waiter.is_none() {
+                    true => {
+                        st.waiter = Some(waker);
+                        INLINE_WAITER
+                    }
+                    false => st.listeners.insert(Listener::Waker(waker)),
+                };
+                this.key = Some(key);
+                None
+            }
+        };
+        drop(st);
+        drop(unused);
         Poll::Pending
     }
 }

@@ -621,8 +621,10 @@ impl Job {
     }
 
     /// Calls `handler` once, when the job becomes final, with its final error (`None` for a
-    /// normal completion); at once if it is final already (called from inside a handler: right
-    /// after that handler). The handler runs on the thread that
+    /// normal completion); at once if it is final already. "At once" means before this returns,
+    /// except while the runtime is updating the job tree on this thread (called from a handler,
+    /// from a waker or a `Drop` that an update runs, or from a coroutine such a wake-up resumed
+    /// in place): then right after that step, so handlers never nest. The handler runs on the thread that
     /// completes the job, after the job tree has settled, and must be quick; a panic in it is
     /// caught and reported to the global exception handler. The job keeps the handler until it
     /// runs: a handler that holds a handle of its own standalone job keeps that job reachable,

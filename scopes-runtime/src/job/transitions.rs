@@ -167,7 +167,7 @@ impl Link {
                 self.cancel_with_error(panic);
             }
         }
-        self.inner.driver.wake();
+        user::wake(|| self.inner.driver.wake());
         if step.to_parent.is_some() || step.finalize.is_some() {
             schedule(step.to_parent.into_iter().chain(step.finalize));
         } else if step.children_queued {
@@ -376,7 +376,7 @@ impl Link {
         if listeners.is_empty() {
             // The common case: one joiner or none.
             if let Some(waker) = waiter {
-                waker.wake();
+                user::wake(|| waker.wake());
             }
         } else if listeners.iter().any(|l| matches!(l, Listener::Handler(_))) {
             // If nothing drains yet, this runs the queued finalize, then the handlers.
@@ -415,7 +415,7 @@ impl Link {
             }
         }
         for waker in waiter.into_iter().chain(wakers) {
-            waker.wake();
+            user::wake(|| waker.wake());
         }
     }
 
