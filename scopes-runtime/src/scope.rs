@@ -140,8 +140,10 @@ impl<T: CoroutineScope + ?Sized> CoroutineScope for &T {
 /// nothing else holds (`Scope::new(Job::supervisor() + handler)`): dropping the scope cancels
 /// that job. A job that something else holds when the scope is made (`Scope::new(job.clone())`,
 /// `Scope::new(current_context())`) belongs to whoever holds it, and the scope's drop leaves it
-/// running, so a temporary `Scope::new(job.clone()).launch(..)` is safe. To wrap a context
-/// without owning anything, say so with [`ScopeHandle::new`].
+/// running, so a temporary `Scope::new(job.clone()).launch(..)` is safe. But if, when the scope
+/// is dropped, nothing else holds a standalone job any more (the other holder let go), the scope
+/// cancels it too: nobody else could. To wrap a context without owning anything, say so with
+/// [`ScopeHandle::new`].
 ///
 /// ```
 /// use scopes_runtime::{CoroutineScope, Job, Scope};
@@ -157,7 +159,8 @@ impl<T: CoroutineScope + ?Sized> CoroutineScope for &T {
 /// ```
 pub struct Scope {
     handle: ScopeHandle,
-    /// Whether dropping the scope cancels its job.
+    /// Whether the scope made its job, or was its only holder when made: dropping it cancels
+    /// the job then (and also if it is the job's only holder by then).
     owns_job: bool,
 }
 
@@ -192,9 +195,15 @@ impl Scope {
         self.handle.clone()
     }
 
-    /// True if dropping this scope cancels its job (see [which job it owns](Scope#which-job-a-scope-owns)).
+    /// True if dropping this scope now would cancel its job (see
+    /// [which job it owns](Scope#which-job-a-scope-owns)).
     pub fn owns_job(&self) -> bool {
-        self.owns_job
+        self.owns_job || self.sole_holder()
+    }
+
+    /// True if nothing but this scope holds its (standalone) job.
+    fn sole_holder(&self) -> bool {
+        self.handle.context.job().is_some_and(Job::is_sole_handle)
     }
 
     /// Completes the scope's job and waits until every coroutine in it has finished. Coroutines
@@ -208,7 +217,7 @@ impl Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        if self.owns_job {
+        if self.owns_job() {
             self.handle.cancel();
         }
     }

@@ -84,3 +84,21 @@ fn dropping_a_scope_given_the_only_handle_of_a_job_cancels_it() {
         assert!(job.is_cancelled());
     });
 }
+
+/// A scope made over a context whose other holder lets go before the scope is dropped: by then
+/// the scope is the job's only holder, so its drop cancels the job's coroutines (nobody else
+/// could). It used to leave them running with no scope to end them.
+#[test]
+fn a_scope_left_as_the_only_holder_of_its_job_cancels_it_when_dropped() {
+    on_runtime(Rt::Paused, LIMIT, "scope left alone", || async {
+        let ctx = Job::new() + CoroutineName::new("svc");
+        let scope = Scope::new(ctx.clone());
+        assert!(!scope.owns_job(), "the context still holds the job");
+        drop(ctx);
+        assert!(scope.owns_job(), "the scope is the only holder now");
+        let parked = scope.launch(delay(Duration::from_secs(3600)));
+        drop(scope);
+        parked.join().await;
+        assert_eq!(parked.state(), JobState::Cancelled);
+    });
+}
