@@ -55,14 +55,12 @@ impl<T> Shared<T> {
         // which may hold a continuation) goes now, outside the lock.
         let on_cancel = st.on_cancel.take();
         drop(st);
-        if let Err(panic) = crate::user::drop_value(on_cancel) {
-            crate::exception::report_handler_failure(
-                &crate::frame::with_current(|f| f.map(|f| f.context())).unwrap_or_default(),
-                "a cancellation handler panicked when dropped",
-                &panic,
-                None,
-            );
-        }
+        crate::user::call_handler(
+            crate::scope::current_context,
+            "a cancellation handler panicked when dropped",
+            None,
+            move || drop(on_cancel),
+        );
         if let Some(waker) = waker {
             crate::user::wake(|| waker.wake());
         }

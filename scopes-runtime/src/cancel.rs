@@ -88,8 +88,15 @@ pub fn ensure_active() -> Result<(), CoroutineError> {
 /// # }
 /// ```
 pub async fn yield_now() {
-    let wakes_itself =
-        crate::dispatcher::current_dispatcher().is_some_and(|d| d.queues_self_wakes_last());
+    // Read in place: a yield in a CPU loop clones no dispatcher.
+    let wakes_itself = frame::with_current(|f| {
+        f.and_then(|f| {
+            f.job()
+                .bare_context()
+                .get::<crate::dispatcher::Dispatcher>()
+        })
+        .is_some_and(|d| d.queues_self_wakes_last())
+    });
     if wakes_itself {
         YieldOnce { yielded: false }.await
     } else {

@@ -54,12 +54,5 @@ pub(crate) fn call_handler(
 /// so user code: a panic is reported to the global exception handler and the bookkeeping around
 /// the wake goes on, so the tree is never left half-updated.
 pub(crate) fn wake(f: impl FnOnce()) {
-    if let Err(panic) = call(f) {
-        exception::report_handler_failure(
-            &CoroutineContext::new(),
-            "a waker panicked",
-            &panic,
-            None,
-        );
-    }
+    call_handler(CoroutineContext::new, "a waker panicked", None, f);
 }

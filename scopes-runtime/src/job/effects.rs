@@ -19,9 +19,9 @@
 //! with the cancellation spread through the tree, as it would from outside. The stack stays
 //! flat: effects never recurse, and callbacks never nest in callbacks.
 //!
-//! A drain runs inside a `catch_unwind`: a panicking waker (handlers catch their own panics) is
-//! reported and the drain goes on with the rest of the queue, so a panic cannot strand a tree
-//! half-cancelled.
+//! User code (handlers, reports, wakers, drops) catches its own panics where it runs. A drain
+//! runs inside a `catch_unwind` as well, so that even a panic of ours is reported and the drain
+//! goes on with the rest of the queue: nothing strands a tree half-cancelled.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -237,24 +237,17 @@ fn drain_effects() {
 
 /// Runs one effect in place (the thread's queue is gone), catching a panic.
 fn run_effect(effect: Effect) {
-    if let Err(panic) = user::call(|| effect.run()) {
-        report_panic(&panic);
-    }
+    user::call_handler(CoroutineContext::new, ESCAPED, None, || effect.run());
 }
 
 fn run_callback(callback: Callback) {
-    if let Err(panic) = user::call(|| callback.run()) {
-        report_panic(&panic);
-    }
+    user::call_handler(CoroutineContext::new, ESCAPED, None, || callback.run());
 }
 
-/// A panic that escaped an effect or a callback: a waker's (handlers and reports catch their
-/// own).
+/// What a panic that escaped an effect or a callback is reported as. User code (handlers,
+/// reports, wakers, drops) is caught where it runs, so this would be a bug of ours.
+const ESCAPED: &str = "a panic escaped while the job tree was being updated";
+
 fn report_panic(panic: &CoroutineError) {
-    crate::exception::report_handler_failure(
-        &CoroutineContext::new(),
-        "a panic while the job tree was being updated (a waker's?)",
-        panic,
-        None,
-    );
+    crate::exception::report_handler_failure(&CoroutineContext::new(), ESCAPED, panic, None);
 }

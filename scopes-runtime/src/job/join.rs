@@ -34,14 +34,12 @@ impl CompletionHandle {
         if let Some(inner) = self.job.upgrade() {
             let removed = lock(&inner.state).listeners.remove(self.key);
             // The handler (user code) is dropped outside the lock, its panic caught.
-            if let Err(panic) = crate::user::drop_value(removed) {
-                crate::exception::report_handler_failure(
-                    &crate::CoroutineContext::new(),
-                    "a disposed completion handler panicked when dropped",
-                    &panic,
-                    None,
-                );
-            }
+            crate::user::call_handler(
+                crate::CoroutineContext::new,
+                "a disposed completion handler panicked when dropped",
+                None,
+                move || drop(removed),
+            );
         }
     }
 }
