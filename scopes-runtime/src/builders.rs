@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use crate::timer::Timer;
 use pin_project_lite::pin_project;
-use tokio::time::Sleep;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
@@ -339,7 +339,7 @@ pin_project! {
         #[pin]
         phase: Phase<F, Fut, V>,
         #[pin]
-        timer: Option<Sleep>,
+        timer: Option<Timer>,
         timeout: Option<Duration>,
         timed_out: Option<CoroutineError>,
         // The scoped job's frame, from the first poll until the result is taken: the drop
@@ -458,7 +458,7 @@ where
                     this.phase.set(Phase::Joining { value: None, join });
                 }
             }
-            this.timer.set(this.timeout.map(tokio::time::sleep));
+            this.timer.set(this.timeout.map(Timer::after));
         }
         let frame = this
             .frame

@@ -128,14 +128,16 @@ impl Future for YieldOnce {
     }
 }
 
-/// Suspends for `duration` (tokio's clock, so a paused test clock applies). A cancelled
-/// coroutine is dropped at once, without waiting for the timer.
+/// Suspends for `duration`, on tokio's clock: in a [`scopes::test`](crate::test) test (feature
+/// `test-util`) that is the test's virtual time, and so is a paused `#[tokio::test]` clock. A
+/// cancelled coroutine is dropped at once, without waiting for the timer.
 ///
 /// The time counts from the call, as with tokio's `sleep`: a lazy `launch(delay(d))` counts
 /// from the launch; `launch(async { delay(d).await })` counts from the start.
 pub fn delay(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'static {
-    // tokio's `Sleep` itself, not an `async fn` around it: a parked coroutine is smaller.
-    tokio::time::sleep(duration)
+    // tokio's `Sleep` itself (and, in tests, its registration), not an `async fn` around it: a
+    // parked coroutine is smaller.
+    crate::timer::Timer::after(duration)
 }
 
 /// The async `finally`: runs `body`, then `cleanup` to its end however `body` ended (a value, a

@@ -112,6 +112,12 @@ pub(crate) fn report_handler_failure(
 
 /// Gives `error` to the global handler; falls back to the default line if that panics.
 pub(crate) fn report_global(context: &CoroutineContext, error: &CoroutineError) {
+    // Inside a test, the test collects it (and fails).
+    #[cfg(feature = "test-util")]
+    if let Some(test) = crate::test::scheduler::current() {
+        test.record_failure(context, error);
+        return;
+    }
     let global = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).clone();
     match global {
         Some(f) => {

@@ -20,6 +20,9 @@
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
 //! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
+//! - `test`: `run_test`, `TestScope` and the test scheduler: virtual time for every dispatcher
+//!   (the `test-util` feature).
+//! - `timer`: the timers of `delay` and `with_timeout`.
 
 /// What the macros' generated code calls. Not public API.
 #[doc(hidden)]
@@ -39,7 +42,10 @@ mod global;
 mod job;
 mod scope;
 mod sync;
+#[cfg(feature = "test-util")]
+pub mod test;
 mod thread_local;
+mod timer;
 mod user;
 
 pub use bridge::{

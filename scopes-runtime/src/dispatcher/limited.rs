@@ -33,6 +33,9 @@ pub(crate) enum Base {
     Blocking(Handle),
     /// As tasks of another view (a view of a view is capped by both).
     View(Arc<Limited>),
+    /// As tasks of a test's scheduler (`scopes::test`): one thread, virtual time.
+    #[cfg(feature = "test-util")]
+    Test(Arc<crate::test::TestScheduler>),
 }
 
 pub(crate) struct Limited {
@@ -57,6 +60,23 @@ impl Limited {
         match &self.base {
             Base::Runtime(handle) | Base::Blocking(handle) => handle,
             Base::View(parent) => parent.handle(),
+            #[cfg(feature = "test-util")]
+            Base::Test(scheduler) => scheduler.handle(),
+        }
+    }
+
+    #[cfg(feature = "test-util")]
+    pub(crate) fn base(&self) -> &Base {
+        &self.base
+    }
+
+    /// The base for a view of this one when this is the root of a pool (`io()`): the same
+    /// pool, with a count of its own.
+    pub(crate) fn root_base(&self) -> Base {
+        match &self.base {
+            #[cfg(feature = "test-util")]
+            Base::Test(scheduler) => Base::Test(scheduler.clone()),
+            _ => Base::Blocking(self.handle().clone()),
         }
     }
 
@@ -81,6 +101,8 @@ impl Limited {
             Base::Runtime(handle) => drop(handle.spawn(worker.work_async())),
             Base::Blocking(handle) => drop(handle.spawn_blocking(move || worker.work_blocking())),
             Base::View(parent) => parent.spawn(Box::pin(worker.work_async())),
+            #[cfg(feature = "test-util")]
+            Base::Test(scheduler) => scheduler.spawn(Box::pin(worker.work_async())),
         }
     }
 }

@@ -25,11 +25,11 @@
 //! debug and release builds (it is a few pointer comparisons) and returns an error that names
 //! both dispatchers; it never panics.
 
-mod limited;
+pub(crate) mod limited;
 #[cfg(all(test, scopes_loom))]
 mod loom_tests;
 mod main_thread;
-mod task;
+pub(crate) mod task;
 mod unconfined;
 
 use std::borrow::Cow;
@@ -98,6 +98,10 @@ impl Dispatchers {
     // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            return test.default();
+        }
         DEFAULT
             .get_or_init(|| {
                 let runtime = DEFAULT_RUNTIME.get_or_init(|| {
@@ -146,6 +150,10 @@ impl Dispatchers {
     /// A `SCOPES_IO_PARALLELISM` that is not a positive integer is reported on stderr (and as a
     /// `tracing` warning with that feature) at the first use, and the default limit is used.
     pub fn io() -> Dispatcher {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            return test.io();
+        }
         IO.get_or_init(|| {
             let handle = Dispatchers::default().handle().clone();
             Dispatcher {
@@ -182,6 +190,10 @@ impl Dispatchers {
 
     /// The main thread, or an error that says how to install one.
     pub fn try_main() -> Result<Dispatcher, DispatcherError> {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            return Ok(test.main());
+        }
         main_thread::installed().ok_or_else(|| DispatcherError(main_thread::NOT_INSTALLED.into()))
     }
 
@@ -218,7 +230,7 @@ impl Dispatchers {
 /// io's limit: `SCOPES_IO_PARALLELISM`, else 64 or the core count if larger. A malformed value
 /// is reported on stderr and the default used: a typo in the environment must not take the
 /// program down at its first blocking call.
-fn io_parallelism() -> usize {
+pub(crate) fn io_parallelism() -> usize {
     let default = || {
         std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -241,14 +253,44 @@ fn io_parallelism() -> usize {
     }
 }
 
+/// True if `handle` is the runtime behind the process's `default()` (built or installed).
+#[cfg(feature = "test-util")]
+pub(crate) fn is_process_default(handle: &Handle) -> bool {
+    DEFAULT.get().is_some_and(|d| match &*d.inner {
+        Inner::Runtime { handle: h, .. } => h.id() == handle.id(),
+        _ => false,
+    })
+}
+
+/// What a dispatcher spawns on, for a test scheduler to decide whether it takes it over.
+#[cfg(feature = "test-util")]
+pub(crate) enum Target<'a> {
+    Runtime(&'a Handle),
+    Main(&'a Handle),
+    View(&'a Arc<Limited>),
+    Unconfined,
+}
+
 impl Dispatcher {
-    fn runtime(handle: Handle, name: Option<&'static str>) -> Dispatcher {
+    pub(crate) fn runtime(handle: Handle, name: Option<&'static str>) -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner::Runtime { handle, name }),
         }
     }
 
-    fn main_for(handle: Handle, thread: ThreadId) -> Dispatcher {
+    /// The root of a pool of blocking threads, as `io()`.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn io_root(view: Arc<Limited>) -> Dispatcher {
+        Dispatcher {
+            inner: Arc::new(Inner::Limited {
+                view,
+                parent: None,
+                name: "Dispatchers.IO".into(),
+            }),
+        }
+    }
+
+    pub(crate) fn main_for(handle: Handle, thread: ThreadId) -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner::Main {
                 handle,
@@ -288,7 +330,7 @@ impl Dispatcher {
                 view, parent: None, ..
             } => {
                 // The root of the blocking pool: its views have their own count.
-                Limited::new(Base::Blocking(view.handle().clone()), parallelism)
+                Limited::new(view.root_base(), parallelism)
             }
             Inner::Limited { view, .. } if parallelism >= view.parallelism() => {
                 return self.clone();
@@ -401,6 +443,21 @@ impl Dispatcher {
 
     /// Runs a coroutine's task here.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            use crate::test::scheduler::Redirect;
+            let target = match &*self.inner {
+                Inner::Runtime { handle, .. } => Target::Runtime(handle),
+                Inner::Main { handle, .. } => Target::Main(handle),
+                Inner::Limited { view, .. } => Target::View(view),
+                Inner::Unconfined => Target::Unconfined,
+            };
+            match test.redirect(target) {
+                Some(Redirect::Queue) => return test.spawn(Box::pin(task)),
+                Some(Redirect::View(view)) => return view.spawn(Box::pin(task)),
+                None => {}
+            }
+        }
         match &*self.inner {
             Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => drop(handle.spawn(task)),
             Inner::Limited { view, .. } => view.spawn(Box::pin(task)),

@@ -530,6 +530,13 @@ impl Job {
     /// a failure or a cancellation the body returned.
     pub(crate) fn body_completed(&self, result: Result<(), CoroutineError>) {
         if let Err(error) = result {
+            // A test names the coroutine a failure started in, wherever it is reported.
+            #[cfg(feature = "test-util")]
+            if error.is_failure() {
+                if let Some(test) = crate::test::scheduler::current() {
+                    test.record_origin(&error, self);
+                }
+            }
             self.cancel_with_error(error);
         }
         let mut st = lock(&self.link.inner.state);
