@@ -98,11 +98,13 @@ async fn require_dispatcher_accepts_views_and_names_both_sides_when_it_refuses()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_context_hops_to_io_and_back() {
     let caller = std::thread::current().id();
-    let (on, thread, name) = with_context(Dispatchers::io(), async {
+    let runtime = tokio::runtime::Handle::current().id();
+    let (on, thread, name, served_by) = with_context(Dispatchers::io(), async {
         (
             current_dispatcher().unwrap().to_string(),
             std::thread::current().id(),
             thread_name(),
+            tokio::runtime::Handle::current().id(),
         )
     })
     .await
@@ -110,9 +112,10 @@ async fn with_context_hops_to_io_and_back() {
     assert_eq!(on, "Dispatchers.IO");
     assert_ne!(thread, caller);
     assert_eq!(
-        name, "scopes-default",
-        "io() runs on the default runtime's blocking pool"
+        served_by, runtime,
+        "io() runs on the blocking pool of the runtime it is used in"
     );
+    assert_ne!(name, "scopes-default", "no runtime of scopes' own was used");
     assert!(current_dispatcher().is_none(), "back outside any coroutine");
 }
 

@@ -20,6 +20,14 @@ pub(super) const NOT_INSTALLED: &str = "Dispatchers::main() is not installed: ru
 loop with `scopes::run_main(future)` (or `#[scopes::main]`), or in tests start one with \
 `scopes::MainThread::start()`";
 
+/// True if `handle` is the runtime of the installed main thread.
+pub(super) fn is_main_runtime(handle: &Handle) -> bool {
+    MAIN.read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_some_and(|main| main.handle().id() == handle.id())
+}
+
 /// The installed main dispatcher, if any.
 pub(super) fn installed() -> Option<Dispatcher> {
     MAIN.read().unwrap_or_else(|p| p.into_inner()).clone()

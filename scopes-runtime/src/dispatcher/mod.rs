@@ -5,17 +5,26 @@
 //!
 //! | dispatcher | runs coroutines on | at once |
 //! |---|---|---|
-//! | [`Dispatchers::default()`] | the default runtime's workers (yours, if installed) | the core count, at least 2 |
+//! | [`Dispatchers::default()`] | the workers of the runtime that serves it (below) | its worker count |
 //! | [`Dispatchers::io()`] | that runtime's blocking pool: blocking calls are fine here | 64, or the core count if larger (`SCOPES_IO_PARALLELISM`) |
 //! | [`limited_parallelism(n)`](Dispatcher::limited_parallelism) | its parent's threads | `n`; a view of `io()` is not capped by io's limit, a view of `default()` is capped by default's threads |
 //! | [`Dispatchers::main()`] | the one main thread ([`run_main`], [`MainThread`]) | 1 |
 //! | [`Dispatchers::unconfined()`] | whatever thread starts or wakes it | - |
 //! | [`Dispatchers::from_handle(h)`](Dispatchers::from_handle) | your tokio runtime | its workers |
 //!
-//! A scope whose context names no dispatcher uses the tokio runtime it was created in
-//! (`Scope::new` records it), so a `#[tokio::main]` program gets no second runtime it did not
-//! ask for; outside any runtime it uses `default()`. To make `default()` and `io()` use your
-//! runtime too, call [`Dispatchers::install_default`] before their first use.
+//! # Which runtime serves `default()` and `io()`
+//!
+//! | where `default()` / `io()` is called | served by |
+//! |---|---|
+//! | anywhere, after [`Dispatchers::install_default(h)`](Dispatchers::install_default) | `h`'s runtime |
+//! | inside a tokio runtime (`#[tokio::main]`, `#[tokio::test]`, a coroutine on it) | that runtime: no second runtime, and its shutdown reaches the coroutines |
+//! | on a main thread ([`run_main`], [`MainThread`]) or outside any runtime | a multi-thread runtime of scopes' own, built on first use |
+//! | inside a [`scopes::test`](crate::test) test | the test's scheduler (one thread, virtual time) |
+//!
+//! A scope whose context names no dispatcher likewise uses the tokio runtime it was created in
+//! (`Scope::new` records it), or `default()` outside any runtime. On a current-thread runtime,
+//! `default()` and `io()`'s coroutines share its one thread (io's blocking calls still go to its
+//! blocking pool).
 //!
 //! # Contracts
 //!
@@ -35,7 +44,8 @@ mod unconfined;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::ThreadId;
 
 use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
@@ -83,18 +93,118 @@ enum Inner {
 #[derive(Debug)]
 pub struct Dispatchers(());
 
+/// The process's default: installed, or built for a use outside any runtime.
 static DEFAULT: OnceLock<Dispatcher> = OnceLock::new();
+/// True if `DEFAULT` was installed (it then serves everywhere).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 static DEFAULT_RUNTIME: OnceLock<Runtime> = OnceLock::new();
 static IO: OnceLock<Dispatcher> = OnceLock::new();
+/// The `default()` and `io()` of the runtimes that served them, by runtime; weak, so that a
+/// runtime nobody's coroutines use any more leaves nothing behind.
+static PER_RUNTIME: Mutex<Vec<RuntimePools>> = Mutex::new(Vec::new());
+
+struct RuntimePools {
+    runtime: tokio::runtime::Id,
+    default: Weak<Inner>,
+    io: Weak<Inner>,
+}
+
+#[derive(Clone, Copy)]
+enum Pool {
+    Default,
+    Io,
+}
+
+/// The runtime the caller runs in, if it is to serve `default()` and `io()`: not when a
+/// runtime is installed (it serves), nor the process default's own (its dispatchers are the
+/// statics), nor a main thread's.
+fn ambient_runtime() -> Option<Handle> {
+    if INSTALLED.load(std::sync::atomic::Ordering::Acquire) {
+        return None;
+    }
+    let handle = Handle::try_current().ok()?;
+    let own = DEFAULT
+        .get()
+        .is_some_and(|d| d.handle().id() == handle.id());
+    (!own && !main_thread::is_main_runtime(&handle)).then_some(handle)
+}
+
+/// The process default, built on first use when nothing was installed.
+fn process_default() -> &'static Dispatcher {
+    DEFAULT.get_or_init(|| {
+        let runtime = DEFAULT_RUNTIME.get_or_init(|| {
+            let workers = std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .max(2);
+            Builder::new_multi_thread()
+                .worker_threads(workers)
+                .thread_name("scopes-default")
+                .enable_all()
+                .build()
+                .expect("scopes: cannot build the default runtime")
+        });
+        Dispatcher::runtime(runtime.handle().clone(), Some("Dispatchers.Default"))
+    })
+}
+
+/// `io()` on `handle`'s blocking pool.
+fn io_of(handle: Handle) -> Dispatcher {
+    Dispatcher {
+        inner: Arc::new(Inner::Limited {
+            view: Limited::new(Base::Blocking(handle), io_parallelism()),
+            parent: None,
+            name: "Dispatchers.IO".into(),
+        }),
+    }
+}
+
+/// `handle`'s `default()` or `io()`: the same one while anyone holds it, so io's limit is one
+/// count per runtime.
+fn per_runtime(handle: &Handle, pool: Pool) -> Dispatcher {
+    let mut pools = crate::sync::lock_std(&PER_RUNTIME);
+    pools.retain(|p| p.default.strong_count() > 0 || p.io.strong_count() > 0);
+    let index = match pools.iter().position(|p| p.runtime == handle.id()) {
+        Some(index) => index,
+        None => {
+            pools.push(RuntimePools {
+                runtime: handle.id(),
+                default: Weak::new(),
+                io: Weak::new(),
+            });
+            pools.len() - 1
+        }
+    };
+    let entry = &mut pools[index];
+    let slot = match pool {
+        Pool::Default => &mut entry.default,
+        Pool::Io => &mut entry.io,
+    };
+    if let Some(inner) = slot.upgrade() {
+        return Dispatcher { inner };
+    }
+    let made = match pool {
+        Pool::Default => Dispatcher::runtime(handle.clone(), Some("Dispatchers.Default")),
+        Pool::Io => io_of(handle.clone()),
+    };
+    *slot = Arc::downgrade(&made.inner);
+    made
+}
 static UNCONFINED: OnceLock<Dispatcher> = OnceLock::new();
 
 /// The environment variable that sets how many `io()` coroutines run at once.
 pub const IO_PARALLELISM_ENV: &str = "SCOPES_IO_PARALLELISM";
 
 impl Dispatchers {
-    /// For CPU work: the default runtime's worker threads (the core count, at least 2). Built
-    /// on first use, unless the program installed its own runtime with
-    /// [`install_default`](Self::install_default).
+    /// For CPU work. Which runtime serves it:
+    ///
+    /// 1. the runtime installed with [`install_default`](Self::install_default), if any;
+    /// 2. else the tokio runtime the caller runs in (a `#[tokio::main]` program's own, so no
+    ///    second runtime is built behind its back; on a current-thread runtime that is its one
+    ///    thread), unless that is a main thread's runtime;
+    /// 3. else a multi-thread runtime of scopes' own (the core count, at least 2 workers),
+    ///    built on first use.
+    ///
+    /// Inside a [`scopes::test`](crate::test) test, the test's scheduler.
     // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
@@ -102,30 +212,20 @@ impl Dispatchers {
         if let Some(test) = crate::test::scheduler::current() {
             return test.default();
         }
-        DEFAULT
-            .get_or_init(|| {
-                let runtime = DEFAULT_RUNTIME.get_or_init(|| {
-                    let workers = std::thread::available_parallelism()
-                        .map_or(2, |n| n.get())
-                        .max(2);
-                    Builder::new_multi_thread()
-                        .worker_threads(workers)
-                        .thread_name("scopes-default")
-                        .enable_all()
-                        .build()
-                        .expect("scopes: cannot build the default runtime")
-                });
-                Dispatcher::runtime(runtime.handle().clone(), Some("Dispatchers.Default"))
-            })
-            .clone()
+        match ambient_runtime() {
+            Some(handle) => per_runtime(&handle, Pool::Default),
+            None => process_default().clone(),
+        }
     }
 
-    /// Makes `handle`'s runtime the one behind `default()` and `io()`. Call it before their
-    /// first use (a `#[tokio::main]` program: first thing in `main`).
+    /// Makes `handle`'s runtime the one behind `default()` and `io()` everywhere, also inside
+    /// other runtimes. Call it before `default()` or `io()` is first used outside any runtime
+    /// (a `#[tokio::main]` program does not need it: its runtime serves them already).
     ///
     /// # Errors
     ///
-    /// If `default()` was used or installed already.
+    /// If a runtime was installed already, or scopes built its own for a use outside any
+    /// runtime.
     pub fn install_default(handle: Handle) -> Result<(), DispatcherError> {
         let mut installed = false;
         DEFAULT.get_or_init(|| {
@@ -133,19 +233,21 @@ impl Dispatchers {
             Dispatcher::runtime(handle, Some("Dispatchers.Default"))
         });
         if installed {
+            INSTALLED.store(true, std::sync::atomic::Ordering::Release);
             Ok(())
         } else {
             Err(DispatcherError(
                 "Dispatchers::install_default: the default dispatcher is in use already; install \
-                 your runtime before the first use of `default()` or `io()`"
+                 your runtime before the first use of `default()` or `io()` outside a runtime"
                     .into(),
             ))
         }
     }
 
-    /// For blocking work (files, blocking clients, `std::thread::sleep`): the default runtime's
-    /// blocking pool, at most 64 (or the core count, if larger) coroutines at once; the
-    /// environment variable `SCOPES_IO_PARALLELISM` sets another limit.
+    /// For blocking work (files, blocking clients, `std::thread::sleep`): the blocking pool of
+    /// the runtime that serves [`default()`](Self::default) here, at most 64 (or the core
+    /// count, if larger) coroutines of it at once; the environment variable
+    /// `SCOPES_IO_PARALLELISM` sets another limit. Each runtime's `io()` has its own count.
     ///
     /// A `SCOPES_IO_PARALLELISM` that is not a positive integer is reported on stderr (and as a
     /// `tracing` warning with that feature) at the first use, and the default limit is used.
@@ -154,17 +256,12 @@ impl Dispatchers {
         if let Some(test) = crate::test::scheduler::current() {
             return test.io();
         }
-        IO.get_or_init(|| {
-            let handle = Dispatchers::default().handle().clone();
-            Dispatcher {
-                inner: Arc::new(Inner::Limited {
-                    view: Limited::new(Base::Blocking(handle), io_parallelism()),
-                    parent: None,
-                    name: "Dispatchers.IO".into(),
-                }),
-            }
-        })
-        .clone()
+        match ambient_runtime() {
+            Some(handle) => per_runtime(&handle, Pool::Io),
+            None => IO
+                .get_or_init(|| io_of(process_default().handle().clone()))
+                .clone(),
+        }
     }
 
     /// Runs a coroutine in place: in the thread that starts it until its first suspension, then
