@@ -711,6 +711,18 @@ impl Default for Job {
     }
 }
 
+impl Job {
+    /// The job's `Debug` without its state (`"name"#id StandaloneCoroutine`), for reports that
+    /// outlive the moment.
+    pub(crate) fn label(&self) -> String {
+        let full = format!("{self:?}");
+        match full.rfind('{') {
+            Some(state) => full[..state].to_owned(),
+            None => full,
+        }
+    }
+}
+
 impl fmt::Debug for Job {
     /// `"name"#id StandaloneCoroutine{Active}` for a coroutine (name and id when known),
     /// `Job{Active}` / `SupervisorJob{Active}` for a standalone job.

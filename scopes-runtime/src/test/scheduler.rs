@@ -94,7 +94,7 @@ pub(crate) struct TestScheduler {
     /// Failures nobody handled, one line each, in the order they came.
     failures: Mutex<Vec<String>>,
     /// The coroutine each failure started in (a failure is reported by the root it reached).
-    origins: Mutex<Vec<(CoroutineError, String)>>,
+    origins: Mutex<Vec<(CoroutineError, Job)>>,
 }
 
 /// A view made elsewhere (kept, so that its address stays its own) and its twin here.
@@ -190,18 +190,20 @@ impl TestScheduler {
     /// Records a failure that reached a handler of the test, or the global handler from the
     /// test's thread.
     pub(crate) fn record_failure(&self, context: &CoroutineContext, error: &CoroutineError) {
-        let reporter = match context.job() {
-            Some(job) => format!("{job:?}"),
-            None => "a coroutine".to_owned(),
-        };
+        let reporter = context.job();
         let origin = lock(&self.origins)
             .iter()
             .find(|(e, _)| e.ptr_eq(error))
-            .map(|(_, who)| who.clone());
-        let who = match origin {
-            Some(origin) if origin != reporter => format!("{origin} (reported by {reporter})"),
-            _ => reporter,
-        };
+            .map(|(_, job)| job.clone());
+        // Names are user code (a `Display`).
+        let who = crate::user::call(|| match (origin.as_ref(), reporter) {
+            (Some(origin), Some(reporter)) if !Arc::ptr_eq(origin.inner(), reporter.inner()) => {
+                format!("{} (reported by {})", origin.label(), reporter.label())
+            }
+            (Some(job), _) | (None, Some(job)) => job.label(),
+            (None, None) => "a coroutine".to_owned(),
+        })
+        .unwrap_or_else(|_| "a coroutine".to_owned());
         // The error's `Display` is user code.
         let line = crate::user::call(|| match error.panic_message() {
             Some(message) => format!("{who} panicked: {message}"),
@@ -213,8 +215,7 @@ impl TestScheduler {
 
     /// Remembers that `error` started in `job`'s body.
     pub(crate) fn record_origin(&self, error: &CoroutineError, job: &Job) {
-        let who = crate::user::call(|| format!("{job:?}")).unwrap_or_default();
-        lock(&self.origins).push((error.clone(), who));
+        lock(&self.origins).push((error.clone(), job.clone()));
     }
 
     pub(super) fn take_failures(&self) -> Vec<String> {
