@@ -111,8 +111,8 @@ struct RuntimePools {
 
 #[derive(Clone, Copy)]
 enum Pool {
-    Default,
-    Io,
+    Default = 0,
+    Io = 1,
 }
 
 /// The runtime the caller runs in, if it is to serve `default()` and `io()`: not when a
@@ -123,6 +123,17 @@ fn ambient_runtime() -> Option<Handle> {
         return None;
     }
     let handle = Handle::try_current().ok()?;
+    // A runtime cached here was neither of the others when it was resolved, and a runtime
+    // never becomes either later (both are made with a runtime of their own).
+    let cached = LAST.with(|last| {
+        last.borrow()
+            .iter()
+            .flatten()
+            .any(|(runtime, _)| *runtime == handle.id())
+    });
+    if cached {
+        return Some(handle);
+    }
     let own = DEFAULT
         .get()
         .is_some_and(|d| d.handle().id() == handle.id());
@@ -158,9 +169,33 @@ fn io_of(handle: Handle) -> Dispatcher {
     }
 }
 
+thread_local! {
+    /// The last `default()` and `io()` this thread resolved through `PER_RUNTIME`, by runtime:
+    /// most calls come from the workers of one runtime, and need no lock then.
+    static LAST: std::cell::RefCell<[Option<(tokio::runtime::Id, Dispatcher)>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
 /// `handle`'s `default()` or `io()`: the same one while anyone holds it, so io's limit is one
 /// count per runtime.
 fn per_runtime(handle: &Handle, pool: Pool) -> Dispatcher {
+    let id = handle.id();
+    let slot = pool as usize;
+    let cached = LAST.with(|last| {
+        last.borrow()[slot]
+            .as_ref()
+            .filter(|(runtime, _)| *runtime == id)
+            .map(|(_, dispatcher)| dispatcher.clone())
+    });
+    if let Some(dispatcher) = cached {
+        return dispatcher;
+    }
+    let dispatcher = per_runtime_shared(handle, pool);
+    LAST.with(|last| last.borrow_mut()[slot] = Some((id, dispatcher.clone())));
+    dispatcher
+}
+
+fn per_runtime_shared(handle: &Handle, pool: Pool) -> Dispatcher {
     let mut pools = crate::sync::lock_std(&PER_RUNTIME);
     pools.retain(|p| p.default.strong_count() > 0 || p.io.strong_count() > 0);
     let index = match pools.iter().position(|p| p.runtime == handle.id()) {
@@ -189,6 +224,7 @@ fn per_runtime(handle: &Handle, pool: Pool) -> Dispatcher {
     *slot = Arc::downgrade(&made.inner);
     made
 }
+
 static UNCONFINED: OnceLock<Dispatcher> = OnceLock::new();
 
 /// The environment variable that sets how many `io()` coroutines run at once.

@@ -711,6 +711,7 @@ impl Default for Job {
     }
 }
 
+#[cfg(feature = "test-util")]
 impl Job {
     /// The job's `Debug` without its state (`"name"#id StandaloneCoroutine`), for reports that
     /// outlive the moment.
