@@ -2,8 +2,9 @@
 //!
 //! The main thread drives a current-thread tokio runtime; coroutines on `main()` are spawned
 //! on it, so they all run on that one thread. A program designates its main thread with
-//! [`run_main`]; a test starts one with [`MainThread::start`]. Using `main()` with none installed
-//! is an error that says how to install one.
+//! [`run_main`], or starts one with [`MainThread::start`]; both are one per process. A
+//! `scopes::test` test has a main of its own (its thread), whatever is installed, so tests run
+//! in parallel. Using `main()` with none installed is an error that says how to install one.
 
 use std::future::Future;
 use std::sync::RwLock;
@@ -17,8 +18,9 @@ use super::Dispatcher;
 static MAIN: RwLock<Option<Dispatcher>> = RwLock::new(None);
 
 pub(super) const NOT_INSTALLED: &str = "Dispatchers::main() is not installed: run the program's main \
-loop with `scopes::run_main(future)` (or `#[scopes::main]`), or in tests start one with \
-`scopes::MainThread::start()`";
+loop with `scopes::run_main(future)` (or `#[scopes::main]`), or start one with \
+`scopes::MainThread::start()`; in tests, `scopes::test::run_test` (feature `test-util`) gives each \
+test a main of its own";
 
 /// True if `handle` is the runtime of the installed main thread.
 pub(super) fn is_main_runtime(handle: &Handle) -> bool {
