@@ -16,6 +16,7 @@ mod launch;
 mod main_fn;
 mod suspend;
 mod suspend_coroutine;
+mod test_fn;
 mod with_context;
 
 /// See `scopes::coroutine_scope`.
@@ -64,4 +65,10 @@ pub fn derive_context_element(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_fn::expand(args.into(), item.into()).into()
+}
+
+/// See `scopes::test`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_fn::expand(args.into(), item.into()).into()
 }
