@@ -293,6 +293,68 @@ pub use scopes_macros::ContextElement;
 /// ```
 pub use scopes_macros::main;
 
+/// `#[scopes::test]` on an `async fn`: a `#[test]` whose body runs as a coroutine on a
+/// scheduler of its own, with virtual time on every dispatcher (feature `test-util`; the
+/// [`test`](mod@test) module tells what a test scheduler does). The `#[test]` attribute for
+/// coroutine code, as `runTest { }` is in kotlinx-coroutines-test.
+///
+/// - The function takes no parameter, or one: the test's [`TestScope`](test::TestScope), under
+///   any pattern (`scope: TestScope`, `_scope: scopes::test::TestScope`).
+/// - It ends in `()` or `Result<(), E>`; an `Err` fails the test, as does a panic or an
+///   unhandled failure of any coroutine of the test.
+/// - `#[scopes::test(seed = 7, time_limit_ms = 500)]` sets [`Test::seed`](test::Test::seed)
+///   and [`Test::time_limit`](test::Test::time_limit) (in milliseconds); both are optional.
+/// - Its other attributes stay on the `#[test]`: `#[ignore]`, `#[should_panic(expected =
+///   "..")]` (a failed test panics with a message that contains the body's panic message or
+///   error).
+/// - It cannot be generic, take `self`, or be `const`, `unsafe` or `extern`; and it is not
+///   marked `#[test]` as well.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes::prelude::*;
+/// use scopes::test::TestScope;
+///
+/// #[scopes::test]
+/// async fn an_hour_in_no_time(scope: TestScope) {
+///     let reminder = scope.async_(async {
+///         delay(Duration::from_secs(3600)).await;
+///         "time's up"
+///     });
+///     assert_eq!(reminder.await.unwrap(), "time's up");
+///     assert_eq!(scope.current_time(), Duration::from_secs(3600));
+/// }
+///
+/// #[scopes::test(seed = 7, time_limit_ms = 5000)]
+/// async fn with_a_seed(scope: TestScope) -> Result<(), std::io::Error> {
+///     assert_eq!(scope.seed(), Some(7));
+///     Ok(())
+/// }
+/// ```
+///
+/// Equivalent code without the macro:
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes::test::{Test, TestScope};
+///
+/// # /*
+/// #[test]
+/// # */
+/// fn with_a_seed() {
+///     Test::new()
+///         .seed(7)
+///         .time_limit(Duration::from_millis(5000))
+///         .run(|scope: TestScope| async move {
+///             assert_eq!(scope.seed(), Some(7));
+///             Ok::<(), std::io::Error>(())
+///         });
+/// }
+/// # with_a_seed();
+/// ```
+#[cfg(feature = "test-util")]
+pub use scopes_macros::test;
+
 /// The names most programs use: `use scopes::prelude::*;`.
 pub mod prelude {
     pub use scopes_runtime::{
