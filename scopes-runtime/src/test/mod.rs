@@ -182,7 +182,15 @@ impl Test {
 
     /// Fails the test if it has not ended after `limit` of real time, whatever the environment
     /// says.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero: no test could pass.
     pub fn time_limit(mut self, limit: Duration) -> Test {
+        assert!(
+            !limit.is_zero(),
+            "scopes::test: a time limit of zero fails every test; give the test time to run"
+        );
         self.time_limit = Some(limit);
         self
     }
@@ -287,14 +295,14 @@ fn env_number(name: &str) -> Option<u64> {
     }
 }
 
-/// `"90"`, `"90s"`, `"500ms"`, `"2m"`.
+/// `"90"`, `"90s"`, `"500ms"`, `"2m"`; not zero.
 fn parse_duration(value: &str) -> Option<Duration> {
     let value = value.trim();
     let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => value.split_at(i),
         None => (value, "s"),
     };
-    let n: u64 = number.parse().ok()?;
+    let n: u64 = number.parse().ok().filter(|&n| n > 0)?;
     match unit {
         "ms" => Some(Duration::from_millis(n)),
         "s" => Some(Duration::from_secs(n)),
@@ -359,8 +367,9 @@ impl TestScope {
         self.scheduler.now()
     }
 
-    /// Moves virtual time `by` ahead, running every coroutine and timer due up to and
-    /// *including* the new time, and returns once all is idle there. (kotlinx's
+    /// Moves virtual time `by` ahead (from when it is first awaited), running every coroutine
+    /// and timer due up to and *including* the new time, and returns once all is idle there.
+    /// A duration past tokio's range goes about 30 years ahead, as tokio's `sleep`. (kotlinx's
     /// `advanceTimeBy` leaves what is due exactly at the new time for `runCurrent`.)
     ///
     /// ```
@@ -383,9 +392,9 @@ impl TestScope {
     /// ```
     pub fn advance_time_by(&self, by: Duration) -> impl Future<Output = ()> + Send + 'static {
         let scheduler = self.scheduler.clone();
-        let target = tokio::time::Instant::now() + by;
         async move {
-            tokio::time::sleep_until(target).await;
+            // From the first poll, on the test's clock (not where the future was made).
+            tokio::time::sleep(by).await;
             scheduler.until_idle().await;
         }
     }
