@@ -206,7 +206,11 @@ const EXPECTED_STARTS_MS: [u64; 20] = [
 ];
 
 /// The same schedule, computed from the rules instead of by hand.
-fn model_schedule(script: fn(usize) -> Reply, config: SyncConfig, until: Duration) -> Vec<Duration> {
+fn model_schedule(
+    script: fn(usize) -> Reply,
+    config: SyncConfig,
+    until: Duration,
+) -> Vec<Duration> {
     let mut starts = Vec::new();
     let mut now = Duration::ZERO;
     let mut backoff = config.first_backoff;
@@ -219,7 +223,11 @@ fn model_schedule(script: fn(usize) -> Reply, config: SyncConfig, until: Duratio
                 backoff = config.first_backoff;
             }
             failed => {
-                now += if failed == Reply::Hang { config.call_timeout } else { ms(200) };
+                now += if failed == Reply::Hang {
+                    config.call_timeout
+                } else {
+                    ms(200)
+                };
                 now += backoff;
                 backoff = (backoff * 2).min(config.max_backoff);
             }
@@ -231,7 +239,11 @@ fn model_schedule(script: fn(usize) -> Reply, config: SyncConfig, until: Duratio
 
 #[test]
 fn the_model_agrees_with_the_hand_written_schedule() {
-    let model = model_schedule(flaky_script, SyncConfig::default(), Duration::from_secs(3600));
+    let model = model_schedule(
+        flaky_script,
+        SyncConfig::default(),
+        Duration::from_secs(3600),
+    );
     let by_hand: Vec<_> = EXPECTED_STARTS_MS.iter().map(|&m| ms(m)).collect();
     assert_eq!(model, by_hand);
 }
@@ -250,11 +262,19 @@ fn retries_follow_the_exact_backoff_schedule_over_a_virtual_hour() {
 
         // Step through the first minutes and look at the log as it grows.
         scope.run_current().await;
-        assert_eq!(log.lock().unwrap().len(), 1, "the first attempt starts at once");
+        assert_eq!(
+            log.lock().unwrap().len(),
+            1,
+            "the first attempt starts at once"
+        );
         scope.advance_time_by(ms(1_199)).await;
         assert_eq!(log.lock().unwrap().len(), 1, "not before 1.2 s");
         scope.advance_time_by(ms(1)).await;
-        assert_eq!(log.lock().unwrap().len(), 2, "the second attempt at exactly 1.2 s");
+        assert_eq!(
+            log.lock().unwrap().len(),
+            2,
+            "the second attempt at exactly 1.2 s"
+        );
         scope.advance_time_by(ms(194_600 - 1_200)).await;
         {
             let log = log.lock().unwrap();
@@ -318,7 +338,10 @@ fn a_server_that_always_hangs_is_retried_every_minute_once_the_backoff_is_capped
             assert_eq!(pair[1] - pair[0], Duration::from_secs(70));
         }
         for attempt in &log_now[..log_now.len() - 1] {
-            assert_eq!(attempt.dropped_at, Some(attempt.at + Duration::from_secs(10)));
+            assert_eq!(
+                attempt.dropped_at,
+                Some(attempt.at + Duration::from_secs(10))
+            );
         }
         let in_flight = log_now.last().unwrap().clone();
         assert_eq!(in_flight.dropped_at, None, "{in_flight:?}");
@@ -329,7 +352,11 @@ fn a_server_that_always_hangs_is_retried_every_minute_once_the_backoff_is_capped
         assert!(sync.is_cancelled());
         assert_eq!(scope.current_time(), before);
         let cancelled = log.lock().unwrap().last().unwrap().dropped_at;
-        assert_eq!(cancelled, Some(before), "the call in flight went with the loop");
+        assert_eq!(
+            cancelled,
+            Some(before),
+            "the call in flight went with the loop"
+        );
     });
 }
 

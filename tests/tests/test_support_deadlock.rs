@@ -78,7 +78,10 @@ fn a_body_that_awaits_an_async_deadlock_fails_at_its_real_time_limit_with_the_li
     });
     let failure = result.unwrap_err();
     assert!(failure.timed_out(), "{failure}");
-    assert!(elapsed >= LIMIT, "failed after {elapsed:?}, before its limit");
+    assert!(
+        elapsed >= LIMIT,
+        "failed after {elapsed:?}, before its limit"
+    );
     assert!(elapsed < LIMIT + SLACK, "failed only after {elapsed:?}");
     assert!(
         failure
@@ -112,7 +115,10 @@ fn leaked_deadlocked_children_fail_the_test_a_virtual_hour_after_the_body() {
     });
     let failure = result.unwrap_err();
     assert!(!failure.timed_out(), "{failure}");
-    assert!(elapsed < SLACK, "a virtual hour took {elapsed:?} of real time");
+    assert!(
+        elapsed < SLACK,
+        "a virtual hour took {elapsed:?} of real time"
+    );
     assert!(
         failure
             .message()
@@ -120,7 +126,11 @@ fn leaked_deadlocked_children_fail_the_test_a_virtual_hour_after_the_body() {
         "{failure}"
     );
     assert_names(&failure, &["a", "b"]);
-    assert_eq!(ended.load(SeqCst), 2, "both were cancelled, their cleanups ran");
+    assert_eq!(
+        ended.load(SeqCst),
+        2,
+        "both were cancelled, their cleanups ran"
+    );
 }
 
 #[test]

@@ -76,7 +76,10 @@ async fn upload_all(writers: Dispatcher, gauge: Arc<Gauge>) -> Vec<String> {
                             }
                             let name = dispatcher_name();
                             if name != "Dispatchers.IO.limitedParallelism(2)" {
-                                problems.lock().unwrap().push(format!("{i}/{chunk}: on {name}"));
+                                problems
+                                    .lock()
+                                    .unwrap()
+                                    .push(format!("{i}/{chunk}: on {name}"));
                             }
                             assert_eq!(write_block(chunk).await, chunk);
                         }
@@ -95,7 +98,11 @@ async fn upload_all(writers: Dispatcher, gauge: Arc<Gauge>) -> Vec<String> {
 #[test]
 fn suspend_on_io_hops_there_and_back_in_virtual_time() {
     run_test(|scope| async move {
-        assert_eq!(dispatcher_name(), "Dispatchers.Main", "the body runs on main()");
+        assert_eq!(
+            dispatcher_name(),
+            "Dispatchers.Main",
+            "the body runs on main()"
+        );
         let (len, name, on_io) = save("hello".into()).await;
         assert_eq!((len, name.as_str(), on_io), (5, "Dispatchers.IO", true));
         assert_eq!(dispatcher_name(), "Dispatchers.Main", "back on main()");
@@ -160,7 +167,8 @@ fn a_view_of_two_under_seeds() {
             .seed(seed)
             .try_run(|scope| async move {
                 let gauge = Arc::new(Gauge::default());
-                let problems = upload_all(Dispatchers::io().limited_parallelism(2), gauge.clone()).await;
+                let problems =
+                    upload_all(Dispatchers::io().limited_parallelism(2), gauge.clone()).await;
                 assert_eq!(problems, Vec::<String>::new());
                 assert!(gauge.max.load(SeqCst) <= 2);
                 assert_eq!(scope.current_time(), Duration::from_secs(5));
@@ -228,7 +236,11 @@ fn every_dispatcher_runs_on_the_test_thread_in_virtual_time() {
             assert_eq!(thread, test_thread, "{name}");
             assert_eq!(seen, name);
             assert!(contract, "{name}");
-            assert_eq!(scope.current_time(), Duration::from_secs(i as u64 + 1), "{name}");
+            assert_eq!(
+                scope.current_time(),
+                Duration::from_secs(i as u64 + 1),
+                "{name}"
+            );
         }
     });
 }

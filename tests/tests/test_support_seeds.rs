@@ -95,7 +95,10 @@ fn some_seed_finds_the_race_names_itself_and_replays_it() {
         }
     }
     assert!(!failing.is_empty(), "no seed of 0..64 found the race");
-    assert!(!passing.is_empty(), "every seed failed: the race is not subtle");
+    assert!(
+        !passing.is_empty(),
+        "every seed failed: the race is not subtle"
+    );
     for (seed, failure) in &failing {
         assert_eq!(failure.seed(), Some(*seed));
         assert!(!failure.timed_out());
@@ -163,8 +166,7 @@ fn interleaving(test: Test) -> Vec<String> {
         }
     })
     .unwrap_or_else(|f| panic!("{f}"));
-    let log = log.lock().unwrap().clone();
-    log
+    log.lock().unwrap().clone()
 }
 
 #[test]

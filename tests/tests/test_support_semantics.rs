@@ -115,7 +115,10 @@ fn an_unhandled_failure_of_a_scope_made_by_the_code_under_test_fails_the_test() 
             );
             let survivor = app.launch(delay(secs(5)));
             survivor.join().await;
-            assert!(survivor.is_completed() && !survivor.is_cancelled(), "a supervisor");
+            assert!(
+                survivor.is_completed() && !survivor.is_cancelled(),
+                "a supervisor"
+            );
             assert_eq!(scope.current_time(), secs(5));
         })
         .unwrap_err();
@@ -247,7 +250,11 @@ fn a_failure_in_the_background_scope_fails_the_test() {
                 },
             );
             delay(secs(10)).await;
-            assert_eq!(scope.current_time(), secs(10), "the body is not cancelled by it");
+            assert_eq!(
+                scope.current_time(),
+                secs(10),
+                "the body is not cancelled by it"
+            );
         })
         .unwrap_err();
     assert!(failure.message().contains("\"bg-sync\""), "{failure}");
@@ -333,7 +340,11 @@ fn advance_until_idle_runs_every_timer_and_stops_at_the_last() {
         assert_eq!(done.load(SeqCst), 4);
         assert_eq!(scope.current_time(), secs(40));
         scope.advance_until_idle().await;
-        assert_eq!(scope.current_time(), secs(40), "nothing left: the clock stays");
+        assert_eq!(
+            scope.current_time(),
+            secs(40),
+            "nothing left: the clock stays"
+        );
     });
 }
 

@@ -68,6 +68,12 @@ impl ProfileViewModel {
     }
 }
 
+impl Default for ProfileViewModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Drop for ProfileViewModel {
     fn drop(&mut self) {
         self.scope.cancel();
@@ -112,10 +118,7 @@ async fn check_load_step_by_step(scope: TestScope) {
         assert!(!states.has_changed().unwrap());
         // ... and exactly on time.
         scope.advance_time_by(Duration::from_millis(1)).await;
-        assert_eq!(
-            scope.current_time(),
-            Duration::from_secs(2 * step as u64)
-        );
+        assert_eq!(scope.current_time(), Duration::from_secs(2 * step as u64));
         assert_eq!(vm.history(), expected_after(step), "after step {step}");
         assert!(states.has_changed().unwrap());
         assert_eq!(
@@ -129,13 +132,13 @@ async fn check_load_step_by_step(scope: TestScope) {
 
 #[test]
 fn progress_is_published_step_by_step() {
-    run_test(|scope| check_load_step_by_step(scope));
+    run_test(check_load_step_by_step);
 }
 
 #[test]
 fn progress_is_published_step_by_step_in_a_parallel_test() {
     // The same again: cargo runs the two at once, each with its own main().
-    run_test(|scope| check_load_step_by_step(scope));
+    run_test(check_load_step_by_step);
 }
 
 #[test]
@@ -150,7 +153,9 @@ fn a_ui_collector_in_the_background_sees_every_state_at_its_virtual_time() {
         scope.background_scope().launch(async move {
             while states.changed().await.is_ok() {
                 let s = states.borrow_and_update().clone();
-                sink.lock().unwrap().push((clock.current_time().as_secs(), s));
+                sink.lock()
+                    .unwrap()
+                    .push((clock.current_time().as_secs(), s));
             }
         });
         vm.load().join().await;
@@ -183,7 +188,11 @@ fn closing_the_screen_mid_load_cancels_at_that_virtual_time() {
         assert!(load.is_cancelled());
         assert_eq!(scope.current_time(), Duration::from_secs(5));
         scope.advance_until_idle().await;
-        assert_eq!(scope.current_time(), Duration::from_secs(5), "no timer left");
+        assert_eq!(
+            scope.current_time(),
+            Duration::from_secs(5),
+            "no timer left"
+        );
         assert_eq!(*history.lock().unwrap(), expected_after(2));
     });
 }
