@@ -181,6 +181,7 @@ fn a_background_ticker_does_not_keep_the_test_alive_and_is_cancelled_at_the_end(
         .try_run(move |scope| {
             let (ticks, cancelled_at) = (t.clone(), c.clone());
             async move {
+                ticks.lock().unwrap().clear(); // SCOPES_TEST_SEEDS may run this body again
                 let clock = scope.clone();
                 let ticker = scope.background_scope().launch_with(
                     CoroutineName::new("ticker"),
