@@ -68,13 +68,16 @@ fn assert_names(failure: &TestFailure, names: &[&str]) {
 #[test]
 fn a_body_that_awaits_an_async_deadlock_fails_at_its_real_time_limit_with_the_live_tree() {
     let (result, elapsed) = timed(|| {
-        Test::new().time_limit(LIMIT).try_run(|scope| async move {
-            let pair = launch_deadlocked_pair(&scope, Arc::default());
-            delay(Duration::from_secs(5)).await; // virtual time still moves before the deadlock
-            for coroutine in pair {
-                coroutine.join().await; // no timer left: the runtime parks for good
-            }
-        })
+        Test::new()
+            .fifo()
+            .time_limit(LIMIT)
+            .try_run(|scope| async move {
+                let pair = launch_deadlocked_pair(&scope, Arc::default());
+                delay(Duration::from_secs(5)).await; // virtual time still moves before the deadlock
+                for coroutine in pair {
+                    coroutine.join().await; // no timer left: the runtime parks for good
+                }
+            })
     });
     let failure = result.unwrap_err();
     assert!(failure.timed_out(), "{failure}");
@@ -94,12 +97,8 @@ fn a_body_that_awaits_an_async_deadlock_fails_at_its_real_time_limit_with_the_li
         "{failure}"
     );
     assert_names(&failure, &["test body", "a", "b"]);
-    // (The seed is the environment's: SCOPES_TEST_SEED(S) may run this under seeds.)
-    let seed_env = std::env::var_os("SCOPES_TEST_SEED").or(std::env::var_os("SCOPES_TEST_SEEDS"));
-    if seed_env.is_none() {
-        assert_eq!(failure.seed(), None);
-        assert!(failure.to_string().contains("(default order)"), "{failure}");
-    }
+    assert_eq!(failure.seed(), None);
+    assert!(failure.to_string().contains("(default order)"), "{failure}");
 }
 
 #[test]

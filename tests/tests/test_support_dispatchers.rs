@@ -282,7 +282,6 @@ fn a_view_made_outside_the_test_runs_in_the_test_in_virtual_time() {
 /// "Names, contracts (`require_dispatcher`) and hops stay as in production": a view of io made
 /// outside the test should still serve `io()` inside it.
 #[test]
-#[ignore = "bug: a view of io() made outside the test does not serve the test's io() (require_dispatcher fails)"]
 fn a_view_made_outside_the_test_still_serves_io() {
     LazyLock::force(&SHARED_WRITERS);
     run_test(|_| async move {
@@ -302,7 +301,6 @@ static LAZY_WRITERS: LazyLock<Dispatcher> =
     LazyLock::new(|| Dispatchers::io().limited_parallelism(2));
 
 #[test]
-#[ignore = "bug: a view made inside one test stays bound to that test's (dead) scheduler in the next"]
 fn a_lazy_view_made_inside_one_test_works_in_the_next() {
     for run in 0..2 {
         Test::new()

@@ -85,3 +85,39 @@ fn tokio_timers_inside_coroutines_are_virtual() {
         assert_eq!(scope.current_time(), Duration::from_secs(9));
     });
 }
+
+#[test]
+fn dispatchers_kept_from_one_test_are_the_next_tests_own() {
+    use std::sync::{Arc, Mutex};
+    let kept: Arc<Mutex<Vec<Dispatcher>>> = Arc::default();
+    let keep = kept.clone();
+    run_test(move |_| {
+        let keep = keep.clone();
+        async move {
+            let default = Dispatchers::default();
+            let mut kept = keep.lock().unwrap();
+            kept.extend([
+                Dispatchers::main(),
+                default.clone(),
+                Dispatchers::io(),
+                default.limited_parallelism(2),
+            ]);
+        }
+    });
+    let kept = kept.lock().unwrap().clone();
+    run_test(move |scope| {
+        let kept = kept.clone();
+        async move {
+            let test_thread = std::thread::current().id();
+            for dispatcher in kept {
+                let thread = with_context(dispatcher, async {
+                    delay(Duration::from_secs(1)).await;
+                    std::thread::current().id()
+                });
+                assert_eq!(thread.await.unwrap(), test_thread);
+            }
+            assert_eq!(scope.current_time(), Duration::from_secs(4));
+            assert!(Dispatchers::io().same_as(&Dispatchers::io()));
+        }
+    });
+}

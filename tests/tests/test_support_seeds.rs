@@ -77,23 +77,9 @@ fn race(test: Test) -> (Result<(), scopes::test::TestFailure>, Vec<String>) {
     (result, log)
 }
 
-/// True if the environment picks seeds for tests without one: `Test::new()` is then not the
-/// default order, and no setting of `Test` can ask for it back.
-fn seeded_by_environment() -> bool {
-    let seeded = std::env::var_os("SCOPES_TEST_SEED").is_some()
-        || std::env::var_os("SCOPES_TEST_SEEDS").is_some();
-    if seeded {
-        eprintln!("skipped: SCOPES_TEST_SEED(S) is set, and this test is about the default order");
-    }
-    seeded
-}
-
 #[test]
 fn the_default_order_hides_the_race() {
-    if seeded_by_environment() {
-        return;
-    }
-    let (result, log) = race(Test::new());
+    let (result, log) = race(Test::new().fifo());
     result.unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(log, ["a: check true", "a: withdraw", "b: check false"]);
 }
@@ -185,10 +171,7 @@ fn interleaving(test: Test) -> Vec<String> {
 
 #[test]
 fn the_default_order_is_fifo_round_robin() {
-    if seeded_by_environment() {
-        return;
-    }
-    let log = interleaving(Test::new());
+    let log = interleaving(Test::new().fifo());
     let mut expected = Vec::new();
     for step in 0..3 {
         for name in ["w", "x", "y", "z"] {

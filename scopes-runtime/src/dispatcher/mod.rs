@@ -34,6 +34,8 @@
 //! debug and release builds (it is a few pointer comparisons) and returns an error that names
 //! both dispatchers; it never panics.
 
+#[cfg(feature = "test-util")]
+mod in_test;
 pub(crate) mod limited;
 #[cfg(all(test, scopes_loom))]
 mod loom_tests;
@@ -395,14 +397,8 @@ pub(crate) fn is_process_default(handle: &Handle) -> bool {
     })
 }
 
-/// What a dispatcher spawns on, for a test scheduler to decide whether it takes it over.
 #[cfg(feature = "test-util")]
-pub(crate) enum Target<'a> {
-    Runtime(&'a Handle),
-    Main(&'a Handle),
-    View(&'a Arc<Limited>),
-    Unconfined,
-}
+pub(crate) use in_test::Redirect;
 
 impl Dispatcher {
     pub(crate) fn runtime(handle: Handle, name: Option<&'static str>) -> Dispatcher {
@@ -526,7 +522,21 @@ impl Dispatcher {
     /// True if both run coroutines in the same place: the same dispatcher, or two runtime
     /// dispatchers of one tokio runtime (say `from_handle(h)` and the `default()` installed
     /// with `h`).
+    ///
+    /// Inside a `scopes::test` test, any `default()`, `io()` or `main()` is the test's own.
     pub fn same_as(&self, other: &Dispatcher) -> bool {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            let (a, b) = (
+                self.canonical_in_test(&test),
+                other.canonical_in_test(&test),
+            );
+            return a.same_in_production(&b);
+        }
+        self.same_in_production(other)
+    }
+
+    fn same_in_production(&self, other: &Dispatcher) -> bool {
         match (&*self.inner, &*other.inner) {
             (Inner::Runtime { handle: a, .. }, Inner::Runtime { handle: b, .. }) => {
                 a.id() == b.id()
@@ -578,14 +588,7 @@ impl Dispatcher {
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
         #[cfg(feature = "test-util")]
         if let Some(test) = crate::test::scheduler::current() {
-            use crate::test::scheduler::Redirect;
-            let target = match &*self.inner {
-                Inner::Runtime { handle, .. } => Target::Runtime(handle),
-                Inner::Main { handle, .. } => Target::Main(handle),
-                Inner::Limited { view, .. } => Target::View(view),
-                Inner::Unconfined => Target::Unconfined,
-            };
-            match test.redirect(target) {
+            match self.in_test(&test) {
                 Some(Redirect::Queue) => return test.spawn(Box::pin(task)),
                 Some(Redirect::View(view)) => return view.spawn(Box::pin(task)),
                 None => {}

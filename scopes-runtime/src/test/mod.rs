@@ -125,7 +125,8 @@ pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// went wrong if it fails: see the [module docs](self).
 ///
 /// The body is a closure that makes the test's future, so that a test can run once per seed
-/// (`SCOPES_TEST_SEEDS`); it ends in `()` or `Result<(), E>` (an error fails the test).
+/// (`SCOPES_TEST_SEEDS`); it ends in `()` or `Result<(), E>` (an error fails the test). Make
+/// the state a run changes inside the future: what the closure captures is shared by the runs.
 ///
 /// ```
 /// use std::time::Duration;
@@ -163,8 +164,18 @@ where
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Test {
-    seed: Option<u64>,
+    order: Order,
     time_limit: Option<Duration>,
+}
+
+/// Which order ready coroutines run in.
+#[derive(Clone, Copy, Debug, Default)]
+enum Order {
+    /// As the environment says (`SCOPES_TEST_SEED`, `SCOPES_TEST_SEEDS`), else FIFO.
+    #[default]
+    FromEnv,
+    Fifo,
+    Seed(u64),
 }
 
 impl Test {
@@ -176,7 +187,14 @@ impl Test {
 
     /// Runs ready coroutines in the order this seed draws, whatever the environment says.
     pub fn seed(mut self, seed: u64) -> Test {
-        self.seed = Some(seed);
+        self.order = Order::Seed(seed);
+        self
+    }
+
+    /// Runs ready coroutines in the order they became ready (the default), whatever the
+    /// environment says: for a test that checks that order itself.
+    pub fn fifo(mut self) -> Test {
+        self.order = Order::Fifo;
         self
     }
 
@@ -253,8 +271,10 @@ impl Test {
     }
 
     fn seeds(&self) -> Vec<Option<u64>> {
-        if let Some(seed) = self.seed {
-            return vec![Some(seed)];
+        match self.order {
+            Order::Seed(seed) => return vec![Some(seed)],
+            Order::Fifo => return vec![None],
+            Order::FromEnv => {}
         }
         let from = env_number(SEED_ENV);
         match env_number(SEEDS_ENV) {

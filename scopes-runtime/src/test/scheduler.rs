@@ -42,9 +42,9 @@ use tokio::runtime::Handle;
 use tokio::time::Instant;
 
 use crate::context::CoroutineContext;
+use crate::dispatcher::Dispatcher;
 use crate::dispatcher::limited::{Base, Limited};
 use crate::dispatcher::task::{BoxFuture, Schedule, Task};
-use crate::dispatcher::{Dispatcher, Target};
 use crate::error::CoroutineError;
 use crate::job::Job;
 use crate::sync::lock_std as lock;
@@ -246,43 +246,14 @@ impl TestScheduler {
         self.driver.take();
     }
 
-    /// Where a coroutine for `dispatcher` runs inside this test: here, for every dispatcher of
-    /// this test, of its runtime and of the process's default runtime (and their views); `None`
-    /// for the ones it leaves alone (a runtime of the user's, a real main thread, `unconfined()`,
-    /// which runs in place).
-    pub(crate) fn redirect(self: &Arc<Self>, target: Target<'_>) -> Option<Redirect> {
-        match target {
-            Target::Runtime(handle) if self.virtualises(handle) => Some(Redirect::Queue),
-            Target::Main(handle) if handle.id() == self.handle.id() => Some(Redirect::Queue),
-            Target::View(view) => self.twin(view).map(Redirect::View),
-            _ => None,
-        }
-    }
-
-    fn virtualises(&self, handle: &Handle) -> bool {
-        handle.id() == self.handle.id() || crate::dispatcher::is_process_default(handle)
-    }
-
-    /// The view that stands for `view` in this test: `view` itself if it is of this test, else a
-    /// twin with the same limit, made on first use.
-    fn twin(self: &Arc<Self>, view: &Arc<Limited>) -> Option<Arc<Limited>> {
-        let base = match view.base() {
-            Base::Test(_) => return None,
-            Base::Runtime(handle) | Base::Blocking(handle) if self.virtualises(handle) => {
-                Base::Test(self.clone())
-            }
-            Base::View(parent) => match self.twin(parent) {
-                Some(parent) => Base::View(parent),
-                None => return None,
-            },
-            _ => return None,
-        };
+    /// The view that stands for `view` in this test, on `base`: made on first use.
+    pub(crate) fn twin(&self, view: &Arc<Limited>, base: Base) -> Arc<Limited> {
         let key = Arc::as_ptr(view) as usize;
         let mut twins = lock(&self.twins);
         let (_, twin) = twins
             .entry(key)
             .or_insert_with(|| (view.clone(), Limited::new(base, view.parallelism())));
-        Some(twin.clone())
+        twin.clone()
     }
 
     /// Queues a new task running `future`.
@@ -377,14 +348,6 @@ impl Schedule for TestScheduler {
         lock(&self.ready).queue.push_back(task);
         self.driver.wake();
     }
-}
-
-/// Where [`TestScheduler::redirect`] sends a coroutine.
-pub(crate) enum Redirect {
-    /// The test's ready queue.
-    Queue,
-    /// A view of the test (which queues its workers there).
-    View(Arc<Limited>),
 }
 
 #[must_use]
