@@ -12,10 +12,11 @@
 //! - **Every dispatcher is the test's.** Inside a test, `Dispatchers::default()`, `io()`, their
 //!   `limited_parallelism` views, `main()`, `main_immediate()` and `unconfined()` (and so the
 //!   dispatchers named in `#[suspend(on = ..)]` and `#[coroutine_scope(context = ..)]`) all run
-//!   on the test's one thread, so production code runs unchanged. Names, contracts
-//!   (`require_dispatcher`) and hops stay as in production; a view still never runs more than
-//!   its `n` coroutines at once (here, one thread runs them all, so it is one at a time). The
-//!   test thread is the test's main thread, and the body runs on `main()`.
+//!   on the test's one thread, so production code runs unchanged; so do dispatchers made before
+//!   the test (a `static` view) or in another test. Names, contracts (`require_dispatcher`) and
+//!   hops stay as in production; a view still queues its coroutines behind its own limit, in
+//!   its own order (never more than `n` of them at once; one thread runs them all, so one at a
+//!   time). The test thread is the test's main thread, and the body runs on `main()`.
 //! - **Per test.** Each test has its own thread, scheduler and main dispatcher: tests in one
 //!   binary run in parallel (cargo's default) with nothing to install or reset.
 //! - **Nothing lost.** A failure of any coroutine of the test that nobody handled (its
@@ -84,7 +85,7 @@
 //!
 //! - Real blocking calls (`std::thread::sleep`, a blocking client, a file read) block the test's
 //!   one thread for their real duration: fake them, or keep them small.
-//! - A tokio runtime of yours (`Dispatchers::from_handle(other)`), threads you start, and
+//! - A tokio runtime you hand in (`Dispatchers::from_handle(other)`), threads you start, and
 //!   `tokio::task::spawn_blocking` run in real time, on their own threads, outside the test's
 //!   order. While the test waits for them it is idle, so its clock may jump: a
 //!   `with_timeout(5s)` around a call to a real server can time out at once. Give such code a
