@@ -9,7 +9,7 @@ async fn an_installed_runtime_is_the_default_and_feeds_io() {
     let runtime = tokio::runtime::Handle::current();
     Dispatchers::install_default(runtime.clone()).unwrap();
     assert_eq!(Dispatchers::default().handle().id(), runtime.id());
-    assert!(Dispatchers::from_handle(runtime.clone()).ptr_eq(&Dispatchers::default()));
+    assert!(Dispatchers::from_handle(runtime.clone()).same_as(&Dispatchers::default()));
 
     // A scope made here names the default, and a hop to it is no hop.
     let scope = Scope::new(());

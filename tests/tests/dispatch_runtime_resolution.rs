@@ -1,10 +1,11 @@
 //! Which runtime serves `default()` and `io()` in a program that has its own: its own, with no
 //! set-up call (issue 11, "the same resolution in production").
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use scopes::prelude::*;
-use scopes::{current_dispatcher, run_main};
+use scopes::{CoroutineScope, Dispatcher, current_dispatcher, run_main};
 use scopes_tests::LIMIT;
 use tokio::runtime::{Builder, Handle, Runtime};
 
@@ -50,23 +51,65 @@ fn default_and_io_run_on_the_program_runtime_without_install_default() {
 }
 
 #[test]
-fn each_runtime_has_one_io_with_its_own_count() {
+fn a_view_counts_its_coroutines_per_runtime_and_runs_them_on_the_launching_one() {
+    // One view value, used by two runtimes at once: each has its own slot.
+    let view = Dispatchers::io().limited_parallelism(1);
     let (first, second) = (program_runtime(), program_runtime());
-    let io_first = first.block_on(async { Dispatchers::io() });
-    let again = first.block_on(async { Dispatchers::io() });
-    let io_second = second.block_on(async { Dispatchers::io() });
-    assert!(
-        io_first.ptr_eq(&again),
-        "one io() per runtime while it is held"
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (_scope, holder) = first.block_on({
+        let view = view.clone();
+        async move {
+            let scope = Scope::new(());
+            let holder = scope.launch(async move {
+                with_context(view, async move {
+                    held_tx.send(()).unwrap();
+                    hold_rx.recv().unwrap(); // a blocking call keeps the first runtime's slot
+                })
+                .await
+                .unwrap();
+            });
+            (scope, holder)
+        }
+    });
+    held_rx.recv_timeout(LIMIT).unwrap();
+    let served_by = second.block_on(async {
+        let on_view = with_context(view, async { Handle::current().id().to_string() });
+        tokio::time::timeout(LIMIT, on_view).await
+    });
+    assert_eq!(
+        served_by
+            .expect("the second runtime's slot is its own")
+            .unwrap(),
+        second.handle().id().to_string()
     );
-    assert!(
-        !io_first.ptr_eq(&io_second),
-        "another runtime, another io()"
-    );
-    assert!(Dispatchers::default().same_as(&Dispatchers::default()));
-    let default_first = first.block_on(async { Dispatchers::default() });
-    let default_second = second.block_on(async { Dispatchers::default() });
-    assert!(!default_first.same_as(&default_second));
+    hold_tx.send(()).unwrap();
+    first.block_on(holder.join());
+}
+
+#[test]
+fn dispatchers_kept_in_statics_follow_the_runtime_that_uses_them() {
+    static DEFAULT: LazyLock<Dispatcher> = LazyLock::new(Dispatchers::default);
+    static IO: LazyLock<Dispatcher> = LazyLock::new(Dispatchers::io);
+    static POOL: LazyLock<Dispatcher> = LazyLock::new(|| Dispatchers::io().limited_parallelism(4));
+    for round in 0..3 {
+        // A runtime per round, as each `#[tokio::test]` has: the first is gone by the second.
+        let runtime = program_runtime();
+        let id = runtime.handle().id().to_string();
+        let served = runtime.block_on(async {
+            let mut served = Vec::new();
+            for dispatcher in [&*DEFAULT, &*IO, &*POOL] {
+                let on = with_context(dispatcher.clone(), async {
+                    Handle::current().id().to_string()
+                });
+                served.push(tokio::time::timeout(LIMIT, on).await.unwrap().unwrap());
+            }
+            let global = scopes::GlobalScope.async_(async { Handle::current().id().to_string() });
+            served.push(tokio::time::timeout(LIMIT, global).await.unwrap().unwrap());
+            served
+        });
+        assert_eq!(served, vec![id; 4], "round {round}");
+    }
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! How a `scopes::test` test takes dispatchers over (feature `test-util`).
 //!
 //! Inside a test, a coroutine for any dispatcher scopes made runs on the test's scheduler:
-//! `default()` and `io()` (the test's, the process's, another runtime's or another test's),
-//! every `main()`, and every view of those (through a *twin*: a view on the test's scheduler
-//! with the same limit, made on first use). Two stay real: a runtime handed in with
-//! `from_handle` (other than the process default's and the test's own), and `unconfined()`,
+//! `default()` and `io()` straight on its ready queue (so that seeds reorder them as freely as
+//! anything), every `main()` too, and every view (through a *twin*: a view on the test's
+//! scheduler with the same limit and order, made on first use). Two stay real: a runtime handed
+//! in with `from_handle` (other than the process's and the test's own), and `unconfined()`,
 //! which runs in place anyway. The dispatcher in the coroutine's context stays the one it
-//! named, so names, hops and contracts read as in production; comparisons (`same_as`, and so
-//! `serves`) go through `canonical`, so that the process's `io()` is the test's `io()`.
+//! named, so names, hops and contracts read as in production; `same_as` maps any `main()` to
+//! the test's (`canonical_in_test`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -33,37 +33,42 @@ impl Dispatcher {
                 (name.is_some() || handle.id() == test.handle().id() || is_process_default(handle))
                     .then_some(Redirect::Queue)
             }
-            Inner::Main { .. } => Some(Redirect::Queue),
+            Inner::Default | Inner::Main { .. } => Some(Redirect::Queue),
+            Inner::Placed(placed) => match &placed.parent {
+                // `io()`: its limit is moot on one thread.
+                None => Some(Redirect::Queue),
+                Some(parent) => {
+                    let base = match parent.in_test(test)? {
+                        // A view of a view is capped by its parent's twin.
+                        Redirect::View(parent) => Base::View(parent),
+                        // A view of `default()` or `io()` has a count of its own.
+                        Redirect::Queue => Base::Test(test.clone()),
+                    };
+                    Some(Redirect::View(test.twin(self, base, placed.parallelism)))
+                }
+            },
             Inner::Unconfined => None,
             Inner::Limited { view, parent, .. } => {
                 if is_on(view, test) {
                     return None;
                 }
-                let base = match parent {
-                    // A root pool (`io()`).
-                    None => Base::Test(test.clone()),
-                    Some(parent) => match (view.base(), parent.in_test(test)?) {
-                        // A view of a view is capped by its parent's twin.
-                        (Base::View(_), Redirect::View(parent)) => Base::View(parent),
-                        // A view of a runtime or of `io()` has a count of its own.
-                        _ => Base::Test(test.clone()),
-                    },
+                let base = match (view.base(), parent.as_ref()?.in_test(test)?) {
+                    (Base::View(_), Redirect::View(parent)) => Base::View(parent),
+                    _ => Base::Test(test.clone()),
                 };
-                Some(Redirect::View(test.twin(view, base)))
+                Some(Redirect::View(test.twin(self, base, view.parallelism())))
             }
         }
     }
 
-    /// The dispatcher of `test` that this one stands for in comparisons: its `default()` for
-    /// any `default()` (and the runtimes it takes over), its `main()` for any `main()`, its
-    /// `io()` for any `io()`; views and the rest are themselves.
+    /// The dispatcher of `test` that this one stands for in comparisons: its `main()` for any
+    /// `main()` (one made in another test, or a real one kept from before); the rest are
+    /// themselves (`default()` is the test's wherever it was made).
     pub(super) fn canonical_in_test(&self, test: &Arc<TestScheduler>) -> Cow<'_, Dispatcher> {
         match &*self.inner {
-            Inner::Runtime { .. } if self.in_test(test).is_some() => Cow::Owned(test.default()),
             Inner::Main {
                 immediate_of: None, ..
             } => Cow::Owned(test.main()),
-            Inner::Limited { parent: None, .. } => Cow::Owned(test.io()),
             _ => Cow::Borrowed(self),
         }
     }

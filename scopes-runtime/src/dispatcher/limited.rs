@@ -70,16 +70,6 @@ impl Limited {
         &self.base
     }
 
-    /// The base for a view of this one when this is the root of a pool (`io()`): the same
-    /// pool, with a count of its own.
-    pub(crate) fn root_base(&self) -> Base {
-        match &self.base {
-            #[cfg(feature = "test-util")]
-            Base::Test(scheduler) => Base::Test(scheduler.clone()),
-            _ => Base::Blocking(self.handle().clone()),
-        }
-    }
-
     /// Runs `future` as a task of this view.
     pub(crate) fn spawn(self: &Arc<Self>, future: BoxFuture) {
         let scheduler: Arc<dyn Schedule> = self.clone();
@@ -190,13 +180,27 @@ impl Worker {
     }
 
     async fn work_async(mut self) {
+        // In a test, one task per turn, so that the test's order (and its seeds) reach the
+        // view's tasks too.
+        #[cfg(feature = "test-util")]
+        let (batch, in_test) = match self.view.base {
+            Base::Test(_) => (1, true),
+            _ => (BATCH, false),
+        };
+        #[cfg(not(feature = "test-util"))]
+        let (batch, in_test) = (BATCH, false);
         let mut ran = 0;
         while let Some(task) = self.view.queue.next() {
             task.run();
             ran += 1;
-            if ran % BATCH == 0 {
-                // Fairness: let the base run its other tasks between batches.
-                tokio::task::yield_now().await;
+            if ran % batch == 0 {
+                if in_test {
+                    // Behind every ready task of the test, at once.
+                    YieldOnce(false).await;
+                } else {
+                    // Fairness: let the base run its other tasks between batches.
+                    tokio::task::yield_now().await;
+                }
             }
         }
         self.retired = true;
@@ -212,6 +216,25 @@ impl Drop for Worker {
         for task in self.view.queue.abandon() {
             task.abort();
         }
+    }
+}
+
+/// Wakes itself once and returns on the next poll.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

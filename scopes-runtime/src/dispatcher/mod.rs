@@ -14,17 +14,23 @@
 //!
 //! # Which runtime serves `default()` and `io()`
 //!
-//! | where `default()` / `io()` is called | served by |
+//! `default()`, `io()` and their views name roles, not runtimes: each coroutine on them runs on
+//! the runtime that serves the place it is launched from, so a dispatcher kept in a `static`, a
+//! struct or `GlobalScope` works in whatever runtime uses it.
+//!
+//! | where a coroutine on `default()` / `io()` is launched | served by |
 //! |---|---|
 //! | anywhere, after [`Dispatchers::install_default(h)`](Dispatchers::install_default) | `h`'s runtime |
 //! | inside a tokio runtime (`#[tokio::main]`, `#[tokio::test]`, a coroutine on it) | that runtime: no second runtime, and its shutdown reaches the coroutines |
 //! | on a main thread ([`run_main`], [`MainThread`]) or outside any runtime | a multi-thread runtime of scopes' own, built on first use |
 //! | inside a [`scopes::test`](crate::test) test | the test's scheduler (one thread, virtual time) |
 //!
-//! A scope whose context names no dispatcher likewise uses the tokio runtime it was created in
-//! (`Scope::new` records it), or `default()` outside any runtime. On a current-thread runtime,
-//! `default()` and `io()`'s coroutines share its one thread (io's blocking calls still go to its
-//! blocking pool).
+//! `io()` and each view count their coroutines per runtime: `io().limited_parallelism(4)` used
+//! by two runtimes runs up to 4 on each. A scope whose context names no dispatcher uses the
+//! tokio runtime it was created in (`Scope::new` records it), or `default()` outside any
+//! runtime. On a current-thread runtime, `default()`'s coroutines share its one thread, and a
+//! thread that blocks waiting for them (or for `io()` work that needs its timers) deadlocks:
+//! await them instead.
 //!
 //! # Contracts
 //!
@@ -40,21 +46,24 @@ pub(crate) mod limited;
 #[cfg(all(test, scopes_loom))]
 mod loom_tests;
 mod main_thread;
+mod place;
 pub(crate) mod task;
 mod unconfined;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::thread::ThreadId;
 
-use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::context::{ContextElement, CoroutineContext};
 use limited::{Base, Limited};
 pub use main_thread::{MainThread, run_main};
+use place::Placed;
+#[cfg(feature = "test-util")]
+pub(crate) use place::is_process as is_process_default;
 
 /// Decides which threads run a coroutine. Cheap to clone; clones are the same dispatcher.
 ///
@@ -72,10 +81,15 @@ pub struct Dispatcher {
 }
 
 enum Inner {
+    /// A runtime of the user's (`from_handle`), or the process's own.
     Runtime {
         handle: Handle,
         name: Option<&'static str>,
     },
+    /// `default()`: the runtime of the place each coroutine is launched from (`place.rs`).
+    Default,
+    /// `io()` and the views of `default()` and `io()`: a limit counted per place.
+    Placed(Placed),
     Limited {
         view: Arc<Limited>,
         /// The dispatcher this is a view of (`None` for `io()`, the root of the blocking pool).
@@ -95,138 +109,8 @@ enum Inner {
 #[derive(Debug)]
 pub struct Dispatchers(());
 
-/// The process's default: installed, or built for a use outside any runtime.
 static DEFAULT: OnceLock<Dispatcher> = OnceLock::new();
-/// True if `DEFAULT` was installed (it then serves everywhere).
-static INSTALLED: AtomicBool = AtomicBool::new(false);
-static DEFAULT_RUNTIME: OnceLock<Runtime> = OnceLock::new();
 static IO: OnceLock<Dispatcher> = OnceLock::new();
-/// The `default()` and `io()` of the runtimes that served them, by runtime; weak, so that a
-/// runtime nobody's coroutines use any more leaves nothing behind.
-static PER_RUNTIME: Mutex<Vec<RuntimePools>> = Mutex::new(Vec::new());
-
-struct RuntimePools {
-    runtime: tokio::runtime::Id,
-    default: Weak<Inner>,
-    io: Weak<Inner>,
-}
-
-#[derive(Clone, Copy)]
-enum Pool {
-    Default = 0,
-    Io = 1,
-}
-
-/// The runtime the caller runs in, if it is to serve `default()` and `io()`: not when a
-/// runtime is installed (it serves), nor the process default's own (its dispatchers are the
-/// statics), nor a main thread's.
-fn ambient_runtime() -> Option<Handle> {
-    if INSTALLED.load(std::sync::atomic::Ordering::Acquire) {
-        return None;
-    }
-    let handle = Handle::try_current().ok()?;
-    // A runtime cached here was neither of the others when it was resolved, and a runtime
-    // never becomes either later (both are made with a runtime of their own).
-    let cached = LAST.with(|last| {
-        last.borrow()
-            .iter()
-            .flatten()
-            .any(|(runtime, _)| *runtime == handle.id())
-    });
-    if cached {
-        return Some(handle);
-    }
-    let own = DEFAULT
-        .get()
-        .is_some_and(|d| d.handle().id() == handle.id());
-    (!own && !main_thread::is_main_runtime(&handle)).then_some(handle)
-}
-
-/// The process default, built on first use when nothing was installed.
-fn process_default() -> &'static Dispatcher {
-    DEFAULT.get_or_init(|| {
-        let runtime = DEFAULT_RUNTIME.get_or_init(|| {
-            let workers = std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .max(2);
-            Builder::new_multi_thread()
-                .worker_threads(workers)
-                .thread_name("scopes-default")
-                .enable_all()
-                .build()
-                .expect("scopes: cannot build the default runtime")
-        });
-        Dispatcher::runtime(runtime.handle().clone(), Some("Dispatchers.Default"))
-    })
-}
-
-/// `io()` on `handle`'s blocking pool.
-fn io_of(handle: Handle) -> Dispatcher {
-    Dispatcher {
-        inner: Arc::new(Inner::Limited {
-            view: Limited::new(Base::Blocking(handle), io_parallelism()),
-            parent: None,
-            name: "Dispatchers.IO".into(),
-        }),
-    }
-}
-
-thread_local! {
-    /// The last `default()` and `io()` this thread resolved through `PER_RUNTIME`, by runtime:
-    /// most calls come from the workers of one runtime, and need no lock then.
-    static LAST: std::cell::RefCell<[Option<(tokio::runtime::Id, Dispatcher)>; 2]> =
-        const { std::cell::RefCell::new([None, None]) };
-}
-
-/// `handle`'s `default()` or `io()`: the same one while anyone holds it, so io's limit is one
-/// count per runtime.
-fn per_runtime(handle: &Handle, pool: Pool) -> Dispatcher {
-    let id = handle.id();
-    let slot = pool as usize;
-    let cached = LAST.with(|last| {
-        last.borrow()[slot]
-            .as_ref()
-            .filter(|(runtime, _)| *runtime == id)
-            .map(|(_, dispatcher)| dispatcher.clone())
-    });
-    if let Some(dispatcher) = cached {
-        return dispatcher;
-    }
-    let dispatcher = per_runtime_shared(handle, pool);
-    LAST.with(|last| last.borrow_mut()[slot] = Some((id, dispatcher.clone())));
-    dispatcher
-}
-
-fn per_runtime_shared(handle: &Handle, pool: Pool) -> Dispatcher {
-    let mut pools = crate::sync::lock_std(&PER_RUNTIME);
-    pools.retain(|p| p.default.strong_count() > 0 || p.io.strong_count() > 0);
-    let index = match pools.iter().position(|p| p.runtime == handle.id()) {
-        Some(index) => index,
-        None => {
-            pools.push(RuntimePools {
-                runtime: handle.id(),
-                default: Weak::new(),
-                io: Weak::new(),
-            });
-            pools.len() - 1
-        }
-    };
-    let entry = &mut pools[index];
-    let slot = match pool {
-        Pool::Default => &mut entry.default,
-        Pool::Io => &mut entry.io,
-    };
-    if let Some(inner) = slot.upgrade() {
-        return Dispatcher { inner };
-    }
-    let made = match pool {
-        Pool::Default => Dispatcher::runtime(handle.clone(), Some("Dispatchers.Default")),
-        Pool::Io => io_of(handle.clone()),
-    };
-    *slot = Arc::downgrade(&made.inner);
-    made
-}
-
 static UNCONFINED: OnceLock<Dispatcher> = OnceLock::new();
 
 /// The environment variable that sets how many `io()` coroutines run at once.
@@ -236,24 +120,23 @@ impl Dispatchers {
     /// For CPU work. Which runtime serves it:
     ///
     /// 1. the runtime installed with [`install_default`](Self::install_default), if any;
-    /// 2. else the tokio runtime the caller runs in (a `#[tokio::main]` program's own, so no
-    ///    second runtime is built behind its back; on a current-thread runtime that is its one
-    ///    thread), unless that is a main thread's runtime;
+    /// 2. else the tokio runtime the coroutine is launched from (a `#[tokio::main]` program's
+    ///    own, so no second runtime is built behind its back; on a current-thread runtime that
+    ///    is its one thread), unless that is a main thread's runtime;
     /// 3. else a multi-thread runtime of scopes' own (the core count, at least 2 workers),
     ///    built on first use.
     ///
-    /// Inside a [`scopes::test`](crate::test) test, the test's scheduler.
+    /// Inside a [`scopes::test`](crate::test) test, the test's scheduler. The runtime is chosen
+    /// at each launch, not when the dispatcher is made: a `default()` kept in a `static` or a
+    /// struct works in whatever runtime uses it.
     // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
-        #[cfg(feature = "test-util")]
-        if let Some(test) = crate::test::scheduler::current() {
-            return test.default();
-        }
-        match ambient_runtime() {
-            Some(handle) => per_runtime(&handle, Pool::Default),
-            None => process_default().clone(),
-        }
+        DEFAULT
+            .get_or_init(|| Dispatcher {
+                inner: Arc::new(Inner::Default),
+            })
+            .clone()
     }
 
     /// Makes `handle`'s runtime the one behind `default()` and `io()` everywhere, also inside
@@ -265,13 +148,7 @@ impl Dispatchers {
     /// If a runtime was installed already, or scopes built its own for a use outside any
     /// runtime.
     pub fn install_default(handle: Handle) -> Result<(), DispatcherError> {
-        let mut installed = false;
-        DEFAULT.get_or_init(|| {
-            installed = true;
-            Dispatcher::runtime(handle, Some("Dispatchers.Default"))
-        });
-        if installed {
-            INSTALLED.store(true, std::sync::atomic::Ordering::Release);
+        if place::install(handle) {
             Ok(())
         } else {
             Err(DispatcherError(
@@ -283,23 +160,21 @@ impl Dispatchers {
     }
 
     /// For blocking work (files, blocking clients, `std::thread::sleep`): the blocking pool of
-    /// the runtime that serves [`default()`](Self::default) here, at most 64 (or the core
-    /// count, if larger) coroutines of it at once; the environment variable
-    /// `SCOPES_IO_PARALLELISM` sets another limit. Each runtime's `io()` has its own count.
+    /// the runtime that serves [`default()`](Self::default) where a coroutine is launched, at
+    /// most 64 (or the core count, if larger) coroutines at once on each runtime; the
+    /// environment variable `SCOPES_IO_PARALLELISM` sets another limit.
     ///
     /// A `SCOPES_IO_PARALLELISM` that is not a positive integer is reported on stderr (and as a
     /// `tracing` warning with that feature) at the first use, and the default limit is used.
     pub fn io() -> Dispatcher {
-        #[cfg(feature = "test-util")]
-        if let Some(test) = crate::test::scheduler::current() {
-            return test.io();
-        }
-        match ambient_runtime() {
-            Some(handle) => per_runtime(&handle, Pool::Io),
-            None => IO
-                .get_or_init(|| io_of(process_default().handle().clone()))
-                .clone(),
-        }
+        IO.get_or_init(|| Dispatcher {
+            inner: Arc::new(Inner::Placed(Placed::new(
+                io_parallelism(),
+                None,
+                "Dispatchers.IO".into(),
+            ))),
+        })
+        .clone()
     }
 
     /// Runs a coroutine in place: in the thread that starts it until its first suspension, then
@@ -352,13 +227,11 @@ impl Dispatchers {
         }
     }
 
-    /// A tokio runtime of yours as a dispatcher: coroutines on it are spawned on `handle`. The
-    /// runtime behind `default()` gives `default()` itself.
+    /// A tokio runtime of yours as a dispatcher: coroutines on it are spawned on `handle`,
+    /// wherever they are launched from.
     pub fn from_handle(handle: Handle) -> Dispatcher {
-        match DEFAULT.get() {
-            Some(default) if default.handle().id() == handle.id() => default.clone(),
-            _ => Dispatcher::runtime(handle, None),
-        }
+        let name = place::is_process(&handle).then_some("Dispatchers.Default");
+        Dispatcher::runtime(handle, name)
     }
 }
 
@@ -366,6 +239,11 @@ impl Dispatchers {
 /// is reported on stderr and the default used: a typo in the environment must not take the
 /// program down at its first blocking call.
 pub(crate) fn io_parallelism() -> usize {
+    static PARALLELISM: OnceLock<usize> = OnceLock::new();
+    *PARALLELISM.get_or_init(read_io_parallelism)
+}
+
+fn read_io_parallelism() -> usize {
     let default = || {
         std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -388,15 +266,6 @@ pub(crate) fn io_parallelism() -> usize {
     }
 }
 
-/// True if `handle` is the runtime behind the process's `default()` (built or installed).
-#[cfg(feature = "test-util")]
-pub(crate) fn is_process_default(handle: &Handle) -> bool {
-    DEFAULT.get().is_some_and(|d| match &*d.inner {
-        Inner::Runtime { handle: h, .. } => h.id() == handle.id(),
-        _ => false,
-    })
-}
-
 #[cfg(feature = "test-util")]
 pub(crate) use in_test::Redirect;
 
@@ -404,18 +273,6 @@ impl Dispatcher {
     pub(crate) fn runtime(handle: Handle, name: Option<&'static str>) -> Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner::Runtime { handle, name }),
-        }
-    }
-
-    /// The root of a pool of blocking threads, as `io()`.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn io_root(view: Arc<Limited>) -> Dispatcher {
-        Dispatcher {
-            inner: Arc::new(Inner::Limited {
-                view,
-                parent: None,
-                name: "Dispatchers.IO".into(),
-            }),
         }
     }
 
@@ -455,11 +312,20 @@ impl Dispatcher {
             Inner::Runtime { handle, .. } => {
                 Limited::new(Base::Runtime(handle.clone()), parallelism)
             }
-            Inner::Limited {
-                view, parent: None, ..
-            } => {
-                // The root of the blocking pool: its views have their own count.
-                Limited::new(view.root_base(), parallelism)
+            // A view of `io()` has a count of its own; a view of a view is capped by both.
+            Inner::Placed(placed)
+                if placed.parent.is_some() && parallelism >= placed.parallelism =>
+            {
+                return self.clone();
+            }
+            Inner::Default | Inner::Placed(_) => {
+                return Dispatcher {
+                    inner: Arc::new(Inner::Placed(Placed::new(
+                        parallelism,
+                        Some(self.clone()),
+                        name,
+                    ))),
+                };
             }
             Inner::Limited { view, .. } if parallelism >= view.parallelism() => {
                 return self.clone();
@@ -487,8 +353,9 @@ impl Dispatcher {
     pub fn parallelism(&self) -> Option<usize> {
         match &*self.inner {
             Inner::Limited { view, .. } => Some(view.parallelism()),
+            Inner::Placed(placed) => Some(placed.parallelism),
             Inner::Main { .. } => Some(1),
-            Inner::Runtime { .. } | Inner::Unconfined => None,
+            Inner::Runtime { .. } | Inner::Default | Inner::Unconfined => None,
         }
     }
 
@@ -509,9 +376,16 @@ impl Dispatcher {
     fn logical_parent(&self) -> Option<&Dispatcher> {
         match &*self.inner {
             Inner::Limited { parent, .. } => parent.as_ref(),
+            Inner::Placed(placed) => placed.parent.as_ref(),
             Inner::Main { immediate_of, .. } => immediate_of.as_ref(),
-            Inner::Runtime { .. } | Inner::Unconfined => None,
+            Inner::Runtime { .. } | Inner::Default | Inner::Unconfined => None,
         }
+    }
+
+    /// The dispatcher's identity, as a map key.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
     }
 
     /// True if both are the same dispatcher (the same value).
@@ -541,19 +415,22 @@ impl Dispatcher {
             (Inner::Runtime { handle: a, .. }, Inner::Runtime { handle: b, .. }) => {
                 a.id() == b.id()
             }
+            // `default()` is the runtime that serves here.
+            (Inner::Default, Inner::Runtime { handle, .. })
+            | (Inner::Runtime { handle, .. }, Inner::Default) => place::place().id() == handle.id(),
             _ => self.ptr_eq(other),
         }
     }
 
-    /// The tokio runtime whose context this dispatcher's coroutines run in (for `unconfined()`,
-    /// the current runtime, else the default one).
+    /// The tokio runtime whose context this dispatcher's coroutines run in, when launched from
+    /// here (for `default()`, `io()` and their views, the runtime that serves here; for
+    /// `unconfined()`, the current runtime, else the default one).
     pub fn handle(&self) -> Handle {
         match &*self.inner {
             Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => handle.clone(),
             Inner::Limited { view, .. } => view.handle().clone(),
-            Inner::Unconfined => {
-                Handle::try_current().unwrap_or_else(|_| Dispatchers::default().handle())
-            }
+            Inner::Default | Inner::Placed(_) => place::place(),
+            Inner::Unconfined => Handle::try_current().unwrap_or_else(|_| place::place()),
         }
     }
 
@@ -577,10 +454,13 @@ impl Dispatcher {
     /// runtime would run it again at once (its LIFO slot), so there `yield_now` is tokio's.
     pub(crate) fn queues_self_wakes_last(&self) -> bool {
         match &*self.inner {
-            Inner::Limited { .. } | Inner::Unconfined | Inner::Main { .. } => true,
+            Inner::Limited { .. } | Inner::Placed(_) | Inner::Unconfined | Inner::Main { .. } => {
+                true
+            }
             Inner::Runtime { handle, .. } => {
                 handle.runtime_flavor() == RuntimeFlavor::CurrentThread
             }
+            Inner::Default => place::place().runtime_flavor() == RuntimeFlavor::CurrentThread,
         }
     }
 
@@ -596,6 +476,8 @@ impl Dispatcher {
         }
         match &*self.inner {
             Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => drop(handle.spawn(task)),
+            Inner::Default => drop(place::place().spawn(task)),
+            Inner::Placed(placed) => placed.on(&place::place()).spawn(Box::pin(task)),
             Inner::Limited { view, .. } => view.spawn(Box::pin(task)),
             Inner::Unconfined => unconfined::spawn(Box::pin(task), self.handle()),
         }
@@ -622,6 +504,8 @@ impl fmt::Display for Dispatcher {
                 _ => f.write_str("TokioRuntime"),
             },
             Inner::Limited { name, .. } => f.write_str(name),
+            Inner::Placed(placed) => f.write_str(&placed.name),
+            Inner::Default => f.write_str("Dispatchers.Default"),
             Inner::Unconfined => f.write_str("Dispatchers.Unconfined"),
             Inner::Main {
                 immediate_of: None, ..

@@ -89,8 +89,6 @@ pub(crate) struct TestScheduler {
     start: Instant,
     seed: Option<u64>,
     main: OnceLock<Dispatcher>,
-    default: OnceLock<Dispatcher>,
-    io: Mutex<Option<Dispatcher>>,
     /// Failures nobody handled, one line each, in the order they came.
     failures: Mutex<Vec<String>>,
     /// The coroutine each failure started in (a failure is reported by the root it reached).
@@ -98,7 +96,7 @@ pub(crate) struct TestScheduler {
 }
 
 /// A view made elsewhere (kept, so that its address stays its own) and its twin here.
-type Twin = (Arc<Limited>, Arc<Limited>);
+type Twin = (Dispatcher, Arc<Limited>);
 
 struct Ready {
     queue: VecDeque<Arc<Task>>,
@@ -143,8 +141,6 @@ impl TestScheduler {
             handle,
             seed,
             main: OnceLock::new(),
-            default: OnceLock::new(),
-            io: Mutex::new(None),
             failures: Mutex::new(Vec::new()),
             origins: Mutex::new(Vec::new()),
         })
@@ -167,23 +163,6 @@ impl TestScheduler {
     pub(crate) fn main(&self) -> Dispatcher {
         self.main
             .get_or_init(|| Dispatcher::main_for(self.handle.clone(), std::thread::current().id()))
-            .clone()
-    }
-
-    /// This test's `Dispatchers::default()`.
-    pub(crate) fn default(&self) -> Dispatcher {
-        self.default
-            .get_or_init(|| Dispatcher::runtime(self.handle.clone(), Some("Dispatchers.Default")))
-            .clone()
-    }
-
-    /// This test's `Dispatchers::io()`, with io's limit.
-    pub(crate) fn io(self: &Arc<Self>) -> Dispatcher {
-        lock(&self.io)
-            .get_or_insert_with(|| {
-                let parallelism = crate::dispatcher::io_parallelism();
-                Dispatcher::io_root(Limited::new(Base::Test(self.clone()), parallelism))
-            })
             .clone()
     }
 
@@ -241,18 +220,22 @@ impl TestScheduler {
         drop(origins);
         let twins = std::mem::take(&mut *lock(&self.twins));
         drop(twins);
-        let io = lock(&self.io).take();
-        drop(io);
         self.driver.take();
     }
 
-    /// The view that stands for `view` in this test, on `base`: made on first use.
-    pub(crate) fn twin(&self, view: &Arc<Limited>, base: Base) -> Arc<Limited> {
-        let key = Arc::as_ptr(view) as usize;
+    /// The view that stands for the view `dispatcher` in this test, on `base`: made on first
+    /// use.
+    pub(crate) fn twin(
+        &self,
+        dispatcher: &Dispatcher,
+        base: Base,
+        parallelism: usize,
+    ) -> Arc<Limited> {
+        let key = dispatcher.address();
         let mut twins = lock(&self.twins);
         let (_, twin) = twins
             .entry(key)
-            .or_insert_with(|| (view.clone(), Limited::new(base, view.parallelism())));
+            .or_insert_with(|| (dispatcher.clone(), Limited::new(base, parallelism)));
         twin.clone()
     }
 

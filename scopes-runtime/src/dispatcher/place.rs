@@ -1,0 +1,137 @@
+//! Which runtime serves `default()`, `io()` and their views: resolved where each coroutine is
+//! launched (its *place*), not where the dispatcher value was made, so a dispatcher kept in a
+//! `static`, in `GlobalScope` or in a struct works in whatever runtime uses it, also after the
+//! runtime it was first used in is gone.
+//!
+//! The place is, in order: the runtime installed with `Dispatchers::install_default`; the tokio
+//! runtime the launch runs in (unless it is a main thread's); a multi-thread runtime of scopes'
+//! own, built on first use. (Inside a `scopes::test` test the test's scheduler comes before
+//! all of them: `in_test.rs`.)
+//!
+//! `io()` and the views of `default()` and `io()` count their coroutines per place: each is a
+//! [`Placed`], which keeps one `Limited` per runtime it ran on (weakly: a runtime's count lives
+//! while coroutines of it do).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use tokio::runtime::{Builder, Handle, Id, Runtime};
+
+use super::limited::{Base, Limited};
+use super::{Dispatcher, main_thread};
+use crate::sync::lock_std as lock;
+
+/// The process's runtime: installed, or built for a use outside any runtime.
+static PROCESS: OnceLock<Handle> = OnceLock::new();
+/// True if `PROCESS` was installed (it then serves everywhere).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+static BUILT: OnceLock<Runtime> = OnceLock::new();
+
+/// The runtime that serves a launch here.
+pub(super) fn place() -> Handle {
+    if INSTALLED.load(Ordering::Acquire) {
+        return process().clone();
+    }
+    match Handle::try_current() {
+        Ok(handle) if !main_thread::is_main_runtime(&handle) => handle,
+        _ => process().clone(),
+    }
+}
+
+/// The process's runtime, built on first use when nothing was installed.
+pub(super) fn process() -> &'static Handle {
+    PROCESS.get_or_init(|| {
+        BUILT
+            .get_or_init(|| {
+                let workers = std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .max(2);
+                Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name("scopes-default")
+                    .enable_all()
+                    .build()
+                    .expect("scopes: cannot build the default runtime")
+            })
+            .handle()
+            .clone()
+    })
+}
+
+/// Installs `handle` as the process's runtime; false if one was installed or built already.
+pub(super) fn install(handle: Handle) -> bool {
+    let mut installed = false;
+    PROCESS.get_or_init(|| {
+        installed = true;
+        handle
+    });
+    if installed {
+        INSTALLED.store(true, Ordering::Release);
+    }
+    installed
+}
+
+/// True if `handle` is the process's runtime (installed or built).
+pub(crate) fn is_process(handle: &Handle) -> bool {
+    PROCESS.get().is_some_and(|p| p.id() == handle.id())
+}
+
+/// `io()` or a view of a placed dispatcher: a limit, counted per place.
+pub(super) struct Placed {
+    pub(super) parallelism: usize,
+    /// The dispatcher this is a view of; `None` for `io()`.
+    pub(super) parent: Option<Dispatcher>,
+    pub(super) name: String,
+    /// The place it ran on first (the usual only one), and the others.
+    first: OnceLock<(Id, Arc<Limited>)>,
+    others: Mutex<Vec<(Id, Weak<Limited>)>>,
+}
+
+impl Placed {
+    pub(super) fn new(parallelism: usize, parent: Option<Dispatcher>, name: String) -> Placed {
+        Placed {
+            parallelism,
+            parent,
+            name,
+            first: OnceLock::new(),
+            others: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The view that counts this dispatcher's coroutines on `handle`'s runtime.
+    pub(super) fn on(&self, handle: &Handle) -> Arc<Limited> {
+        let id = handle.id();
+        let (first, limited) = self
+            .first
+            .get_or_init(|| (id, Limited::new(self.base_on(handle), self.parallelism)));
+        if *first == id {
+            return limited.clone();
+        }
+        let mut others = lock(&self.others);
+        others.retain(|(_, view)| view.strong_count() > 0);
+        if let Some(view) = others
+            .iter()
+            .find(|(runtime, _)| *runtime == id)
+            .and_then(|(_, view)| view.upgrade())
+        {
+            return view;
+        }
+        let view = Limited::new(self.base_on(handle), self.parallelism);
+        others.push((id, Arc::downgrade(&view)));
+        view
+    }
+
+    /// Where the workers of this dispatcher's view on `handle` run: `io()` and views of it on
+    /// the blocking pool (a view of `io()` has a count of its own), views of `default()` on the
+    /// runtime, views of views on their parent's view there.
+    fn base_on(&self, handle: &Handle) -> Base {
+        match self.parent.as_ref().map(|p| &*p.inner) {
+            None => Base::Blocking(handle.clone()),
+            Some(super::Inner::Placed(parent)) if parent.parent.is_none() => {
+                Base::Blocking(handle.clone())
+            }
+            Some(super::Inner::Placed(parent)) => Base::View(parent.on(handle)),
+            _ => Base::Runtime(handle.clone()),
+        }
+    }
+}
