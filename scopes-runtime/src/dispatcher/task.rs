@@ -83,11 +83,18 @@ impl Task {
     /// A task, already `SCHEDULED`: the caller holds its queue entry and hands it to its
     /// scheduler (or runs it).
     pub(crate) fn new(future: BoxFuture, scheduler: Arc<dyn Schedule>) -> Arc<Task> {
-        Arc::new(Task {
+        let task = Arc::new(Task {
             state: State(AtomicUsize::new(SCHEDULED)),
             future: Mutex::new(Some(future)),
             scheduler,
-        })
+        });
+        // A test ends every task made on its thread (a coroutine of a scope nobody cancelled
+        // would otherwise outlive it, unreported).
+        #[cfg(feature = "test-util")]
+        if let Some(test) = crate::test::scheduler::current() {
+            test.track(&task);
+        }
+        task
     }
 
     /// Polls the task once. Only the holder of its queue entry (from `schedule` or `new`) may

@@ -91,6 +91,8 @@
 //!   `with_timeout(5s)` around a call to a real server can time out at once. Give such code a
 //!   dispatcher you can replace, or wait for it outside a timeout.
 //! - `std::time::Instant` and `SystemTime` are real; tokio's `Instant` is virtual.
+//! - Virtual time moves in whole milliseconds, as tokio's timers do: a `delay` of 100 µs ends
+//!   1 ms later, and `advance_time_by(1.4 ms)` runs what is due up to 2 ms.
 //! - `advance_until_idle` waits for the timers of `delay` and `with_timeout`; a raw
 //!   `tokio::time::sleep` is virtual but unseen by it (use `advance_time_by`, or await what
 //!   you expect).
@@ -271,19 +273,20 @@ impl Test {
         Ok(())
     }
 
-    fn seeds(&self) -> Vec<Option<u64>> {
+    /// The runs' seeds, lazily (`SCOPES_TEST_SEEDS` may be large); they wrap around `u64`.
+    fn seeds(&self) -> Box<dyn Iterator<Item = Option<u64>>> {
         match self.order {
-            Order::Seed(seed) => return vec![Some(seed)],
-            Order::Fifo => return vec![None],
+            Order::Seed(seed) => return Box::new(std::iter::once(Some(seed))),
+            Order::Fifo => return Box::new(std::iter::once(None)),
             Order::FromEnv => {}
         }
         let from = env_number(SEED_ENV);
         match env_number(SEEDS_ENV) {
             Some(count) => {
                 let from = from.unwrap_or(0);
-                (0..count.max(1)).map(|i| Some(from + i)).collect()
+                Box::new((0..count.max(1)).map(move |i| Some(from.wrapping_add(i))))
             }
-            None => vec![from],
+            None => Box::new(std::iter::once(from)),
         }
     }
 
@@ -385,6 +388,8 @@ pub struct TestScope {
 impl TestScope {
     /// The virtual time since the test began.
     pub fn current_time(&self) -> Duration {
+        // The test's clock, also when asked from another runtime's thread.
+        let _clock = self.scheduler.handle().enter();
         self.scheduler.now()
     }
 
@@ -414,8 +419,13 @@ impl TestScope {
     pub fn advance_time_by(&self, by: Duration) -> impl Future<Output = ()> + Send + 'static {
         let scheduler = self.scheduler.clone();
         async move {
-            // From the first poll, on the test's clock (not where the future was made).
-            tokio::time::sleep(by).await;
+            // From the first poll, on the test's clock (not where the future was made, nor
+            // the clock of the thread that polls it).
+            let timer = {
+                let _clock = scheduler.handle().enter();
+                tokio::time::sleep(by)
+            };
+            timer.await;
             scheduler.until_idle().await;
         }
     }
@@ -436,7 +446,13 @@ impl TestScope {
             loop {
                 scheduler.until_idle().await;
                 match scheduler.next_timer() {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    Some(deadline) => {
+                        let timer = {
+                            let _clock = scheduler.handle().enter();
+                            tokio::time::sleep_until(deadline)
+                        };
+                        timer.await;
+                    }
                     None => return,
                 }
             }

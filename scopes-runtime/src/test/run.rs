@@ -46,6 +46,7 @@ struct Watch {
     body: Option<Job>,
     background: Option<Job>,
     body_ended: Arc<BodyEnded>,
+    scheduler: Option<Arc<TestScheduler>>,
 }
 
 /// Set when the test body's own code returns (its children may run on).
@@ -67,6 +68,7 @@ impl BodyEnded {
 }
 
 /// What a test's thread reports back.
+#[derive(Default)]
 struct Outcome {
     failures: Vec<String>,
     leaked: Option<String>,
@@ -144,6 +146,9 @@ where
             } else {
                 "the test body had not ended"
             };
+            if let Some(scheduler) = &watch.scheduler {
+                scheduler.stop();
+            }
             let mut dump = watch.body.as_ref().map(Job::dump).unwrap_or_default();
             if let Some(background) = watch
                 .background
@@ -176,15 +181,24 @@ where
         .build()
         .expect("scopes::test: cannot build the test's runtime");
     let scheduler = TestScheduler::new(runtime.handle().clone(), seed);
+    lock(&watch).scheduler = Some(scheduler.clone());
     let entered = scheduler::enter(scheduler.clone());
     let main = Box::pin(orchestrate(scheduler.clone(), body, watch));
     let outcome = runtime.block_on(Driver {
         scheduler: scheduler.clone(),
         main,
     });
-    // Timers and tokio tasks go with the runtime; then whatever is still queued.
+    // What is still alive ends inside the runtime (a drop may need it), then tokio's own tasks
+    // and timers go with the runtime, and what that released. Their drops may fail (a
+    // panicking `Drop`): those failures count too.
+    {
+        let _runtime = runtime.enter();
+        scheduler.shut_down();
+    }
     drop(runtime);
     scheduler.shut_down();
+    let mut outcome = outcome.unwrap_or_default();
+    outcome.failures.extend(scheduler.take_failures());
     drop(entered);
     outcome
 }

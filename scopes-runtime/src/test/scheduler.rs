@@ -91,6 +91,10 @@ pub(crate) struct TestScheduler {
     main: OnceLock<Dispatcher>,
     /// Failures nobody handled, one line each, in the order they came.
     failures: Mutex<Vec<String>>,
+    /// Every task made on the test's thread, to end those still alive when the test does.
+    tasks: Mutex<Vec<std::sync::Weak<Task>>>,
+    /// Set when the test was given up (its real-time limit): the driver stops at its next turn.
+    stopped: std::sync::atomic::AtomicBool,
     /// The coroutine each failure started in (a failure is reported by the root it reached).
     origins: Mutex<Vec<(CoroutineError, Job)>>,
 }
@@ -143,6 +147,8 @@ impl TestScheduler {
             main: OnceLock::new(),
             failures: Mutex::new(Vec::new()),
             origins: Mutex::new(Vec::new()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
+            tasks: Mutex::new(Vec::new()),
         })
     }
 
@@ -201,9 +207,27 @@ impl TestScheduler {
         std::mem::take(&mut lock(&self.failures))
     }
 
+    pub(crate) fn track(&self, task: &Arc<Task>) {
+        let mut tasks = lock(&self.tasks);
+        if tasks.len() == tasks.capacity() {
+            tasks.retain(|t| t.strong_count() > 0);
+        }
+        tasks.push(Arc::downgrade(task));
+    }
+
     /// Breaks the cycles between the scheduler and what it runs (queued tasks, idle waiters,
-    /// views on it) once the test is over: their coroutines end cancelled.
+    /// views on it) once the test is over: their coroutines end cancelled, also those of
+    /// scopes nobody cancelled, whose drops then run (and may fail) inside the test.
     pub(super) fn shut_down(&self) {
+        loop {
+            let tasks = std::mem::take(&mut *lock(&self.tasks));
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks.iter().filter_map(std::sync::Weak::upgrade) {
+                task.abort();
+            }
+        }
         loop {
             let queued = std::mem::take(&mut lock(&self.ready).queue);
             if queued.is_empty() {
@@ -296,6 +320,18 @@ impl TestScheduler {
         IdleStep::Released
     }
 
+    /// Gives the test up: its driver returns at its next turn (a thread stuck in a blocking
+    /// call never takes one), so an abandoned test does not spin on.
+    pub(super) fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.driver.wake();
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Tasks ran: a probe under way proves nothing any more.
     fn restart_probe(&self) {
         lock(&self.idle).probe = None;
@@ -371,26 +407,32 @@ impl Future for UntilIdle {
 }
 
 /// What the test thread's `block_on` runs: `main` (the test's orchestration) and every queued
-/// task, until `main` ends.
+/// task, until `main` ends (`Some`) or the test is given up (`None`).
 pub(super) struct Driver<F> {
     pub(super) scheduler: Arc<TestScheduler>,
     pub(super) main: Pin<Box<F>>,
 }
 
 impl<F: Future> Future for Driver<F> {
-    type Output = F::Output;
+    type Output = Option<F::Output>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         self.scheduler.driver.register(cx.waker());
         loop {
+            if self.scheduler.is_stopped() {
+                return Poll::Ready(None);
+            }
             if let Poll::Ready(output) = self.main.as_mut().poll(cx) {
-                return Poll::Ready(output);
+                return Poll::Ready(Some(output));
             }
             let mut ran = 0;
             while let Some(task) = self.scheduler.pop() {
                 task.run();
                 ran += 1;
-                if ran == BATCH || !tokio::task::coop::has_budget_remaining() {
+                if ran == BATCH
+                    || !tokio::task::coop::has_budget_remaining()
+                    || self.scheduler.is_stopped()
+                {
                     // Let tokio fire due timers and give a fresh budget; a yield does not
                     // advance a paused clock.
                     cx.waker().wake_by_ref();
