@@ -140,8 +140,10 @@ impl Dispatchers {
     }
 
     /// Makes `handle`'s runtime the one behind `default()` and `io()` everywhere, also inside
-    /// other runtimes. Call it before `default()` or `io()` is first used outside any runtime
-    /// (a `#[tokio::main]` program does not need it: its runtime serves them already).
+    /// other runtimes, for the rest of the process. Call it before `default()` or `io()` is
+    /// first used outside any runtime (a `#[tokio::main]` program does not need it: its runtime
+    /// serves them already). Not for tests: a test's runtime ends with it, and each
+    /// `#[tokio::test]` (or `scopes::test` test) serves its own coroutines anyway.
     ///
     /// # Errors
     ///

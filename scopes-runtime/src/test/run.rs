@@ -146,9 +146,6 @@ where
             } else {
                 "the test body had not ended"
             };
-            if let Some(scheduler) = &watch.scheduler {
-                scheduler.stop();
-            }
             let mut dump = watch.body.as_ref().map(Job::dump).unwrap_or_default();
             if let Some(background) = watch
                 .background
@@ -157,6 +154,10 @@ where
             {
                 dump.push_str("the background scope:\n");
                 dump.push_str(&background.dump());
+            }
+            // Only now: stopping the test ends the coroutines the dump shows.
+            if let Some(scheduler) = &watch.scheduler {
+                scheduler.stop();
             }
             let mut failure = failure(format!(
                 "the test did not end within its real-time limit of {limit:?} \
