@@ -147,3 +147,29 @@ fn a_main_thread_runtime_does_not_serve_default() {
     });
     assert!(hopped_off_main, "default() is never the main thread");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn on_a_current_thread_runtime_default_runs_elsewhere_and_in_parallel() {
+    // Two coroutines on default() that each wait for the other: they need two threads, and
+    // the current-thread runtime has one (which is also busy awaiting them).
+    let (a_tx, a_rx) = std::sync::mpsc::channel::<()>();
+    let (b_tx, b_rx) = std::sync::mpsc::channel::<()>();
+    let test_thread = std::thread::current().id();
+    let scope = Scope::new(Dispatchers::default());
+    let a = scope.async_(async move {
+        a_tx.send(()).unwrap();
+        (
+            b_rx.recv_timeout(LIMIT).is_ok(),
+            std::thread::current().id() != test_thread,
+        )
+    });
+    let b = scope.async_(async move {
+        b_tx.send(()).unwrap();
+        (
+            a_rx.recv_timeout(LIMIT).is_ok(),
+            std::thread::current().id() != test_thread,
+        )
+    });
+    assert_eq!(a.await.unwrap(), (true, true));
+    assert_eq!(b.await.unwrap(), (true, true));
+}

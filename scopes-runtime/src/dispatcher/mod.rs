@@ -21,16 +21,14 @@
 //! | where a coroutine on `default()` / `io()` is launched | served by |
 //! |---|---|
 //! | anywhere, after [`Dispatchers::install_default(h)`](Dispatchers::install_default) | `h`'s runtime |
-//! | inside a tokio runtime (`#[tokio::main]`, `#[tokio::test]`, a coroutine on it) | that runtime: no second runtime, and its shutdown reaches the coroutines |
-//! | on a main thread ([`run_main`], [`MainThread`]) or outside any runtime | a multi-thread runtime of scopes' own, built on first use |
+//! | inside a multi-thread tokio runtime (`#[tokio::main]`, a coroutine on it) | that runtime: no second runtime, and its shutdown reaches the coroutines |
+//! | inside a current-thread runtime (`#[tokio::test]`'s default), on a main thread ([`run_main`], [`MainThread`]) or outside any runtime | a multi-thread runtime of scopes' own, built on first use: CPU work must not hold up a thread that has other work |
 //! | inside a [`scopes::test`](crate::test) test | the test's scheduler (one thread, virtual time) |
 //!
 //! `io()` and each view count their coroutines per runtime: `io().limited_parallelism(4)` used
 //! by two runtimes runs up to 4 on each. A scope whose context names no dispatcher uses the
 //! tokio runtime it was created in (`Scope::new` records it), or `default()` outside any
-//! runtime. On a current-thread runtime, `default()`'s coroutines share its one thread, and a
-//! thread that blocks waiting for them (or for `io()` work that needs its timers) deadlocks:
-//! await them instead.
+//! runtime.
 //!
 //! # Contracts
 //!
@@ -120,11 +118,12 @@ impl Dispatchers {
     /// For CPU work. Which runtime serves it:
     ///
     /// 1. the runtime installed with [`install_default`](Self::install_default), if any;
-    /// 2. else the tokio runtime the coroutine is launched from (a `#[tokio::main]` program's
-    ///    own, so no second runtime is built behind its back; on a current-thread runtime that
-    ///    is its one thread), unless that is a main thread's runtime;
-    /// 3. else a multi-thread runtime of scopes' own (the core count, at least 2 workers),
-    ///    built on first use.
+    /// 2. else the multi-thread tokio runtime the coroutine is launched from (a `#[tokio::main]`
+    ///    program's own, so no second runtime is built behind its back), unless that is a main
+    ///    thread's runtime;
+    /// 3. else (outside any runtime, on a current-thread runtime, whose one thread CPU work
+    ///    would hold up, or on a main thread) a multi-thread runtime of scopes' own (the core
+    ///    count, at least 2 workers), built on first use.
     ///
     /// Inside a [`scopes::test`](crate::test) test, the test's scheduler. The runtime is chosen
     /// at each launch, not when the dispatcher is made: a `default()` kept in a `static` or a
@@ -419,7 +418,9 @@ impl Dispatcher {
             }
             // `default()` is the runtime that serves here.
             (Inner::Default, Inner::Runtime { handle, .. })
-            | (Inner::Runtime { handle, .. }, Inner::Default) => place::place().id() == handle.id(),
+            | (Inner::Runtime { handle, .. }, Inner::Default) => {
+                place::place_if_any().is_some_and(|place| place.id() == handle.id())
+            }
             _ => self.ptr_eq(other),
         }
     }
@@ -462,7 +463,9 @@ impl Dispatcher {
             Inner::Runtime { handle, .. } => {
                 handle.runtime_flavor() == RuntimeFlavor::CurrentThread
             }
-            Inner::Default => place::place().runtime_flavor() == RuntimeFlavor::CurrentThread,
+            // Multi-thread, unless a current-thread runtime was installed.
+            Inner::Default => place::place_if_any()
+                .is_some_and(|place| place.runtime_flavor() == RuntimeFlavor::CurrentThread),
         }
     }
 

@@ -3,10 +3,11 @@
 //! `static`, in `GlobalScope` or in a struct works in whatever runtime uses it, also after the
 //! runtime it was first used in is gone.
 //!
-//! The place is, in order: the runtime installed with `Dispatchers::install_default`; the tokio
-//! runtime the launch runs in (unless it is a main thread's); a multi-thread runtime of scopes'
-//! own, built on first use. (Inside a `scopes::test` test the test's scheduler comes before
-//! all of them: `in_test.rs`.)
+//! The place is, in order: the runtime installed with `Dispatchers::install_default`; the
+//! multi-thread tokio runtime the launch runs in (not a current-thread one: `default()` is for
+//! work that must not hold up the caller's thread, and a current-thread runtime has only that
+//! one; nor a main thread's); a multi-thread runtime of scopes' own, built on first use.
+//! (Inside a `scopes::test` test the test's scheduler comes before all of them: `in_test.rs`.)
 //!
 //! `io()` and the views of `default()` and `io()` count their coroutines per place: each is a
 //! [`Placed`], which keeps one `Limited` per runtime it ran on (weakly: a runtime's count lives
@@ -15,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use tokio::runtime::{Builder, Handle, Id, Runtime};
+use tokio::runtime::{Builder, Handle, Id, Runtime, RuntimeFlavor};
 
 use super::limited::{Base, Limited};
 use super::{Dispatcher, main_thread};
@@ -29,13 +30,24 @@ static BUILT: OnceLock<Runtime> = OnceLock::new();
 
 /// The runtime that serves a launch here.
 pub(super) fn place() -> Handle {
+    ambient().unwrap_or_else(|| process().clone())
+}
+
+/// The runtime the caller runs in, if it serves `default()` here.
+fn ambient() -> Option<Handle> {
     if INSTALLED.load(Ordering::Acquire) {
-        return process().clone();
+        return None;
     }
-    match Handle::try_current() {
-        Ok(handle) if !main_thread::is_main_runtime(&handle) => handle,
-        _ => process().clone(),
-    }
+    let handle = Handle::try_current().ok()?;
+    let serves = handle.runtime_flavor() == RuntimeFlavor::MultiThread
+        && !main_thread::is_main_runtime(&handle);
+    serves.then_some(handle)
+}
+
+/// The place's runtime, without building scopes' own for a question: `None` if that one
+/// would serve and is not built yet.
+pub(super) fn place_if_any() -> Option<Handle> {
+    ambient().or_else(|| PROCESS.get().cloned())
 }
 
 /// The process's runtime, built on first use when nothing was installed.
