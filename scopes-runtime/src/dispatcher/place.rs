@@ -10,11 +10,11 @@
 //! (Inside a `scopes::test` test the test's scheduler comes before all of them: `in_test.rs`.)
 //!
 //! `io()` and the views of `default()` and `io()` count their coroutines per place: each is a
-//! [`Placed`], which keeps one `Limited` per runtime it ran on (weakly: a runtime's count lives
-//! while coroutines of it do).
+//! [`Placed`], which keeps one `Limited` per runtime it ran on, until that runtime ends (a
+//! parked task of ours on each runtime tells when: tokio drops it at shutdown).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::runtime::{Builder, Handle, Id, Runtime, RuntimeFlavor};
 
@@ -88,15 +88,54 @@ pub(crate) fn is_process(handle: &Handle) -> bool {
     PROCESS.get().is_some_and(|p| p.id() == handle.id())
 }
 
+/// Set when a runtime has shut down: one parked task of ours per runtime, whose drop (tokio
+/// drops every task at shutdown) sets it.
+type Ended = Arc<AtomicBool>;
+
+/// The `Ended` flag of `handle`'s runtime (made, with its task, on first use).
+fn ended_flag(handle: &Handle) -> Ended {
+    static FLAGS: Mutex<Vec<(Id, std::sync::Weak<AtomicBool>)>> = Mutex::new(Vec::new());
+    let mut flags = lock(&FLAGS);
+    flags.retain(|(_, flag)| flag.strong_count() > 0);
+    if let Some(flag) = flags
+        .iter()
+        .find(|(runtime, _)| *runtime == handle.id())
+        .and_then(|(_, flag)| flag.upgrade())
+    {
+        return flag;
+    }
+    let flag = Ended::default();
+    flags.push((handle.id(), Arc::downgrade(&flag)));
+    drop(flags);
+    struct SetOnDrop(Ended);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    let guard = SetOnDrop(flag.clone());
+    // A runtime shutting down drops it at once, which is right too.
+    drop(handle.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    }));
+    flag
+}
+
 /// `io()` or a view of a placed dispatcher: a limit, counted per place.
 pub(super) struct Placed {
     pub(super) parallelism: usize,
     /// The dispatcher this is a view of; `None` for `io()`.
     pub(super) parent: Option<Dispatcher>,
     pub(super) name: String,
-    /// The place it ran on first (the usual only one), and the others.
-    first: OnceLock<(Id, Arc<Limited>)>,
-    others: Mutex<Vec<(Id, Weak<Limited>)>>,
+    /// One view per runtime it ran on, until that runtime ends.
+    views: RwLock<Vec<PlacedView>>,
+}
+
+struct PlacedView {
+    runtime: Id,
+    view: Arc<Limited>,
+    ended: Ended,
 }
 
 impl Placed {
@@ -105,31 +144,34 @@ impl Placed {
             parallelism,
             parent,
             name,
-            first: OnceLock::new(),
-            others: Mutex::new(Vec::new()),
+            views: RwLock::new(Vec::new()),
         }
     }
 
     /// The view that counts this dispatcher's coroutines on `handle`'s runtime.
     pub(super) fn on(&self, handle: &Handle) -> Arc<Limited> {
         let id = handle.id();
-        let (first, limited) = self
-            .first
-            .get_or_init(|| (id, Limited::new(self.base_on(handle), self.parallelism)));
-        if *first == id {
-            return limited.clone();
-        }
-        let mut others = lock(&self.others);
-        others.retain(|(_, view)| view.strong_count() > 0);
-        if let Some(view) = others
+        let found = read(&self.views)
             .iter()
-            .find(|(runtime, _)| *runtime == id)
-            .and_then(|(_, view)| view.upgrade())
-        {
+            .find(|v| v.runtime == id)
+            .map(|v| v.view.clone());
+        if let Some(view) = found {
             return view;
         }
+        let ended = ended_flag(handle);
+        let mut views = write(&self.views);
+        // Views of runtimes that ended go (with their handles, which hold the runtime's
+        // resources); a runtime never comes back.
+        views.retain(|v| !v.ended.load(Ordering::Acquire));
+        if let Some(v) = views.iter().find(|v| v.runtime == id) {
+            return v.view.clone();
+        }
         let view = Limited::new(self.base_on(handle), self.parallelism);
-        others.push((id, Arc::downgrade(&view)));
+        views.push(PlacedView {
+            runtime: id,
+            view: view.clone(),
+            ended,
+        });
         view
     }
 
@@ -146,4 +188,12 @@ impl Placed {
             _ => Base::Runtime(handle.clone()),
         }
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
