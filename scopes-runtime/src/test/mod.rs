@@ -33,7 +33,8 @@
 //!   `SCOPES_TEST_SEED=n`) the scheduler picks among the ready coroutines with a seeded
 //!   generator instead: another legal order, the same for the same seed. `SCOPES_TEST_SEEDS=k`
 //!   tries `k` seeds in a row (from `SCOPES_TEST_SEED`, else 0); a failure names its seed so
-//!   that it can be replayed.
+//!   that it can be replayed. The coroutines of one `limited_parallelism` view start in their
+//!   view's FIFO order; a seed reorders them against everything else, not among themselves.
 //!
 //! ```
 //! use std::time::Duration;
@@ -97,7 +98,15 @@
 //!   `tokio::time::sleep` is virtual but unseen by it (use `advance_time_by`, or await what
 //!   you expect).
 //! - `tokio::spawn` inside a test makes a tokio task on the test's runtime: virtual time, but
-//!   outside the test's order and seeds, and `run_current` does not wait for it.
+//!   outside the test's order and seeds, and `run_current` does not wait for it; its panic is
+//!   tokio's (a `JoinError`), not the test's.
+//! - A coroutine on a runtime you hand in reports its failures there (to its handler, or the
+//!   global handler on that runtime's thread), not to the test.
+//! - `Dispatchers::main()` is the test's on the test's thread (where every coroutine of the
+//!   test runs); asked from another thread (`spawn_blocking`, a runtime you hand in) it is the
+//!   process's, if any.
+//! - Coroutines still alive when the test ends (in a scope the code under test never
+//!   cancelled, say) are ended with it, their drops run inside the test; they are not awaited.
 
 pub(crate) mod run;
 pub(crate) mod scheduler;
