@@ -116,8 +116,10 @@ async fn takes_a_seed_and_a_time_limit(scope: TestScope) -> Result<(), DiskFull>
 #[scopes::test(time_limit_ms = 200)]
 #[should_panic(expected = "real-time limit of 200ms")]
 async fn the_time_limit_is_real_time() {
-    // Blocks the test's one thread: virtual time cannot help, the real-time limit ends it.
-    std::thread::sleep(Duration::from_secs(2));
+    // Blocks the test's one thread for good: virtual time cannot help, the real-time limit
+    // ends the test (its thread stays parked).
+    let (_keep_open, never) = std::sync::mpsc::channel::<()>();
+    let _ = never.recv();
 }
 
 /// The example of `scopes::test`'s docs, which a doc test cannot run (it is built without
