@@ -19,6 +19,7 @@
 //! - `bridge`: [`suspend_coroutine`], [`suspend_cancellable_coroutine`]: callbacks as suspensions.
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
+//! - `flow`: [`flow::MutableStateFlow`] and [`flow::StateFlow`], hot values as `Stream`s.
 //! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
 //! - `test`: `run_test`, `TestScope` and the test scheduler: virtual time for every dispatcher
 //!   (the `test-util` feature).
@@ -37,6 +38,7 @@ mod debug;
 mod dispatcher;
 mod error;
 mod exception;
+pub mod flow;
 mod frame;
 mod global;
 mod job;

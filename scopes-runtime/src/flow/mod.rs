@@ -1,0 +1,19 @@
+//! Hot flows: values that coroutines publish and others subscribe to, as `futures::Stream`s.
+//!
+//! - [`MutableStateFlow`] / [`StateFlow`]: a value that always exists; subscribers see the
+//!   current value, then the latest one each time they get to run (kotlinx's `StateFlow`).
+//!
+//! | kotlinx.coroutines | scopes |
+//! |---|---|
+//! | `MutableStateFlow(v)`, `val s: StateFlow<T> = _s` | `MutableStateFlow::new(v)`, `flow.as_state_flow()` |
+//! | `flow.value`, `flow.value = v` | `flow.value()`, `flow.set_value(v)` |
+//! | `update { }`, `updateAndGet { }`, `getAndUpdate { }`, `compareAndSet(e, v)` | `update(\|v\| ..)`, `update_and_get`, `get_and_update`, `compare_and_set(&e, v)` |
+//! | `flow.collect { }` | `let mut s = flow.subscribe(); while let Some(v) = s.next().await { }` |
+//! | `subscriptionCount` | `subscription_count()` (a `StateFlow<usize>` whose subscribers see every change) |
+//!
+//! A subscriber counts from the moment `subscribe()` returns, not from its first poll (a Rust
+//! stream does nothing until polled; kotlinx's collector subscribes before it first suspends).
+
+mod state;
+
+pub use state::{MutableStateFlow, StateFlow, StateSubscription};
