@@ -2,6 +2,8 @@
 //!
 //! - [`MutableStateFlow`] / [`StateFlow`]: a value that always exists; subscribers see the
 //!   current value, then the latest one each time they get to run (kotlinx's `StateFlow`).
+//! - [`launch_in`] and [`state_in`] with [`SharingStarted`]: streams collected by child
+//!   coroutines of a scope.
 //!
 //! | kotlinx.coroutines | scopes |
 //! |---|---|
@@ -10,10 +12,15 @@
 //! | `update { }`, `updateAndGet { }`, `getAndUpdate { }`, `compareAndSet(e, v)` | `update(\|v\| ..)`, `update_and_get`, `get_and_update`, `compare_and_set(&e, v)` |
 //! | `flow.collect { }` | `let mut s = flow.subscribe(); while let Some(v) = s.next().await { }` |
 //! | `subscriptionCount` | `subscription_count()` (a `StateFlow<usize>` whose subscribers see every change) |
+//! | `flow.onEach { }.launchIn(scope)` | `launch_in(stream.map(..), &scope)` |
+//! | `flow.stateIn(scope, started, initial)` | `state_in(\|\| make_stream(), &scope, started, initial)` |
+//! | `SharingStarted.Eagerly/Lazily/WhileSubscribed(stop, expire)` | `SharingStarted::{Eagerly, Lazily, WhileSubscribed { stop_timeout, replay_expiration }}` |
 //!
 //! A subscriber counts from the moment `subscribe()` returns, not from its first poll (a Rust
 //! stream does nothing until polled; kotlinx's collector subscribes before it first suspends).
 
+mod sharing;
 mod state;
 
+pub use sharing::{SharingStarted, launch_in, state_in};
 pub use state::{MutableStateFlow, StateFlow, StateSubscription};
