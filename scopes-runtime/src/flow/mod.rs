@@ -2,6 +2,8 @@
 //!
 //! - [`MutableStateFlow`] / [`StateFlow`]: a value that always exists; subscribers see the
 //!   current value, then the latest one each time they get to run (kotlinx's `StateFlow`).
+//! - [`MutableSharedFlow`] / [`SharedFlow`]: values broadcast to every subscriber, with a
+//!   replay cache, an extra buffer and a [`BufferOverflow`] rule (kotlinx's `SharedFlow`).
 //! - [`launch_in`] and [`state_in`] with [`SharingStarted`]: streams collected by child
 //!   coroutines of a scope.
 //!
@@ -12,6 +14,8 @@
 //! | `update { }`, `updateAndGet { }`, `getAndUpdate { }`, `compareAndSet(e, v)` | `update(\|v\| ..)`, `update_and_get`, `get_and_update`, `compare_and_set(&e, v)` |
 //! | `flow.collect { }` | `let mut s = flow.subscribe(); while let Some(v) = s.next().await { }` |
 //! | `subscriptionCount` | `subscription_count()` (a `StateFlow<usize>` whose subscribers see every change) |
+//! | `MutableSharedFlow(replay, extraBufferCapacity, onBufferOverflow)` | `MutableSharedFlow::with_config(replay, extra, overflow)?` (`new()`: a rendezvous) |
+//! | `emit(v)`, `tryEmit(v)`, `replayCache`, `resetReplayCache()` | `emit(v).await`, `try_emit(v)`, `replay_cache()`, `reset_replay_cache()` |
 //! | `flow.onEach { }.launchIn(scope)` | `launch_in(stream.map(..), &scope)` |
 //! | `flow.stateIn(scope, started, initial)` | `state_in(\|\| make_stream(), &scope, started, initial)` |
 //! | `SharingStarted.Eagerly/Lazily/WhileSubscribed(stop, expire)` | `SharingStarted::{Eagerly, Lazily, WhileSubscribed { stop_timeout, replay_expiration }}` |
@@ -19,8 +23,12 @@
 //! A subscriber counts from the moment `subscribe()` returns, not from its first poll (a Rust
 //! stream does nothing until polled; kotlinx's collector subscribes before it first suspends).
 
+mod shared;
 mod sharing;
 mod state;
 
+pub use shared::{
+    BufferOverflow, Emit, MutableSharedFlow, SharedFlow, SharedFlowConfigError, SharedSubscription,
+};
 pub use sharing::{SharingStarted, launch_in, state_in};
 pub use state::{MutableStateFlow, StateFlow, StateSubscription};

@@ -99,6 +99,11 @@ impl<T: Clone + PartialEq + Send + 'static> MutableStateFlow<T> {
         Self::with_queue(initial, false)
     }
 
+    /// A flow whose subscribers see every value (a subscription count).
+    pub(super) fn counting(initial: T) -> Self {
+        Self::with_queue(initial, true)
+    }
+
     fn with_queue(initial: T, queued: bool) -> Self {
         MutableStateFlow {
             shared: Arc::new(Shared {

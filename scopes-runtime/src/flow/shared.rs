@@ -1,0 +1,706 @@
+//! `MutableSharedFlow` / `SharedFlow`: values broadcast to every subscriber, with a replay
+//! cache, an extra buffer, and what to do when a slow subscriber lets the buffer fill.
+//!
+//! # Why not `tokio::sync::broadcast`
+//!
+//! `broadcast` never makes a sender wait: a slow receiver loses values (`Lagged`). kotlinx's
+//! default, `BufferOverflow::Suspend`, makes `emit` wait for the slowest subscriber instead,
+//! with waiting emitters resumed in FIFO order, and a cancelled one taking its value back;
+//! `broadcast` has no replay for late subscribers either. So the flow is our own, on kotlinx's
+//! model (`SharedFlowImpl`).
+//!
+//! # Model
+//!
+//! Values have increasing indices. The buffer holds the values from `head` to `tail`: those
+//! the slowest subscriber has not taken yet, and the replay cache (the last `replay` values,
+//! from `replay_start`). A subscriber holds the index of the next value it takes; a new one
+//! starts at `replay_start`. The buffer is *full* when it holds `replay + extra` values and the
+//! slowest subscriber still needs its oldest replay value; then:
+//!
+//! - `Suspend`: `emit` queues (its value with it) until the slowest subscriber moves on; queued
+//!   emitters enter the buffer in FIFO order. `try_emit` returns false.
+//! - `DropOldest`: the oldest value goes (subscribers behind it skip it).
+//! - `DropLatest`: the new value goes.
+//!
+//! With no subscribers nothing waits: the value enters the replay cache (or nothing, with no
+//! replay). With no buffer at all (`replay = extra = 0`, a *rendezvous*), `emit` waits until
+//! every subscriber has taken its value, which they take from the emitter itself.
+//!
+//! One mutex guards it all; no user code but `Clone` of a value runs under it, and wakers are
+//! woken after it is released.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use futures::Stream;
+
+use super::state::{MutableStateFlow, StateFlow};
+use crate::job::Slab;
+use crate::sync::lock_std as lock;
+
+/// What a full buffer does to a new value (kotlinx's `BufferOverflow`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BufferOverflow {
+    /// `emit` waits for the slowest subscriber; `try_emit` fails.
+    #[default]
+    Suspend,
+    /// The oldest value in the buffer is dropped.
+    DropOldest,
+    /// The new value is dropped.
+    DropLatest,
+}
+
+/// A [`MutableSharedFlow`] that cannot be made: the message says why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedFlowConfigError(String);
+
+impl fmt::Display for SharedFlowConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SharedFlowConfigError {}
+
+/// Values broadcast to every subscriber: kotlinx's `MutableSharedFlow`. Cheap to clone;
+/// clones are the same flow. See the [module docs](self) for the model.
+///
+/// ```
+/// use futures::StreamExt;
+/// use scopes_runtime::flow::MutableSharedFlow;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let events = MutableSharedFlow::new(); // no replay, no buffer: emit waits for subscribers
+/// assert!(events.try_emit("lost")); // no subscriber: nothing waits, nothing kept
+///
+/// let mut first = events.subscribe();
+/// let mut second = events.subscribe();
+/// let sender = events.clone();
+/// let emitting = tokio::spawn(async move { sender.emit("hello").await });
+/// assert_eq!(first.next().await, Some("hello"));
+/// assert_eq!(second.next().await, Some("hello")); // both took it: the emit returns
+/// emitting.await.unwrap();
+/// # }
+/// ```
+pub struct MutableSharedFlow<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A read-only view of a [`MutableSharedFlow`]. Cheap to clone.
+pub struct SharedFlow<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    replay: usize,
+    capacity: usize,
+    overflow: BufferOverflow,
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    buffer: VecDeque<T>,
+    head: u64,
+    replay_start: u64,
+    subscribers: Slab<Subscriber>,
+    emitters: VecDeque<Emitter<T>>,
+    next_emitter: u64,
+    handles: usize,
+    count: MutableStateFlow<usize>,
+}
+
+struct Subscriber {
+    index: u64,
+    waker: Option<Waker>,
+}
+
+struct Emitter<T> {
+    id: u64,
+    value: T,
+    waker: Option<Waker>,
+}
+
+/// Wakers to wake, and user values to drop, once the lock is released.
+#[must_use]
+struct After<T> {
+    wake: Vec<Waker>,
+    dropped: Vec<T>,
+}
+
+impl<T> After<T> {
+    fn new() -> Self {
+        After {
+            wake: Vec::new(),
+            dropped: Vec::new(),
+        }
+    }
+
+    fn run(self) {
+        drop(self.dropped);
+        for waker in self.wake {
+            crate::user::wake(|| waker.wake());
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> MutableSharedFlow<T> {
+    /// A rendezvous flow: no replay, no buffer, `Suspend` (kotlinx's `MutableSharedFlow()`).
+    pub fn new() -> Self {
+        Self::with_config(0, 0, BufferOverflow::Suspend).expect("a valid configuration")
+    }
+
+    /// A flow that replays its last `replay` values to new subscribers, buffers `extra` more
+    /// for slow ones, and does `overflow` when the buffer is full.
+    ///
+    /// # Errors
+    ///
+    /// `DropOldest` or `DropLatest` with no buffer at all (`replay + extra == 0`): there is
+    /// nothing to drop from, kotlinx's rule.
+    pub fn with_config(
+        replay: usize,
+        extra: usize,
+        overflow: BufferOverflow,
+    ) -> Result<Self, SharedFlowConfigError> {
+        let capacity = replay.checked_add(extra).ok_or_else(|| {
+            SharedFlowConfigError(format!("replay ({replay}) + extra ({extra}) overflows"))
+        })?;
+        if capacity == 0 && overflow != BufferOverflow::Suspend {
+            return Err(SharedFlowConfigError(format!(
+                "BufferOverflow::{overflow:?} needs a buffer to drop from: give a replay or an \
+                 extra buffer capacity above 0, or use BufferOverflow::Suspend"
+            )));
+        }
+        Ok(MutableSharedFlow {
+            shared: Arc::new(Shared {
+                replay,
+                capacity,
+                overflow,
+                state: Mutex::new(State {
+                    buffer: VecDeque::new(),
+                    head: 0,
+                    replay_start: 0,
+                    subscribers: Slab::default(),
+                    emitters: VecDeque::new(),
+                    next_emitter: 0,
+                    handles: 1,
+                    count: MutableStateFlow::counting(0),
+                }),
+            }),
+        })
+    }
+
+    /// Emits `value` without waiting: true if it was taken (or dropped by the overflow rule,
+    /// or by the absence of subscribers and replay), false if it would have to wait
+    /// (`Suspend`, and a full buffer or a rendezvous with subscribers).
+    pub fn try_emit(&self, value: T) -> bool {
+        let mut after = After::new();
+        let taken = {
+            let mut state = lock(&self.shared.state);
+            match self.shared.try_emit_locked(&mut state, value, &mut after) {
+                Ok(()) => true,
+                Err(value) => {
+                    after.dropped.push(value);
+                    false
+                }
+            }
+        };
+        after.run();
+        taken
+    }
+
+    /// Emits `value`, waiting while the buffer is full under `Suspend` (behind the emitters
+    /// already waiting). Dropping the future while it waits takes the value back.
+    pub fn emit(&self, value: T) -> Emit<T> {
+        Emit {
+            shared: self.shared.clone(),
+            phase: EmitPhase::Start(Some(value)),
+        }
+    }
+
+    /// Empties the replay cache (subscribers still get what they have not taken).
+    pub fn reset_replay_cache(&self) {
+        let mut after = After::new();
+        {
+            let mut state = lock(&self.shared.state);
+            state.replay_start = state.tail();
+            self.shared.trim_locked(&mut state, &mut after);
+        }
+        after.run();
+    }
+
+    /// A read-only view of this flow.
+    pub fn as_shared_flow(&self) -> SharedFlow<T> {
+        lock(&self.shared.state).handles += 1;
+        SharedFlow {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> Default for MutableSharedFlow<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> State<T> {
+    fn tail(&self) -> u64 {
+        self.head + self.buffer.len() as u64
+    }
+
+    fn min_subscriber(&self) -> Option<u64> {
+        self.subscribers.iter().map(|s| s.index).min()
+    }
+
+    fn wake_subscribers(&mut self, after: &mut After<T>) {
+        after
+            .wake
+            .extend(self.subscribers.iter_mut().filter_map(|s| s.waker.take()));
+    }
+}
+
+impl<T: Clone + Send + 'static> Shared<T> {
+    /// Adds `value` if nothing must wait; gives it back if it must (`Suspend`).
+    fn try_emit_locked(
+        &self,
+        state: &mut State<T>,
+        value: T,
+        after: &mut After<T>,
+    ) -> Result<(), T> {
+        let Some(slowest) = state.min_subscriber() else {
+            // Nobody to wait for: the value goes to the replay cache, or nowhere.
+            if self.replay > 0 {
+                state.buffer.push_back(value);
+                self.trim_locked(state, after);
+            } else {
+                after.dropped.push(value);
+            }
+            return Ok(());
+        };
+        if !state.emitters.is_empty() {
+            // Emitters are waiting: this one comes after them.
+            return self.overflow_or(value, state, after);
+        }
+        let full = state.buffer.len() >= self.capacity && slowest <= state.replay_start;
+        if full {
+            return self.overflow_or(value, state, after);
+        }
+        state.buffer.push_back(value);
+        if state.buffer.len() > self.capacity {
+            // The oldest was a replay value every subscriber had taken.
+            self.drop_oldest_locked(state, after);
+        }
+        self.trim_locked(state, after);
+        state.wake_subscribers(after);
+        Ok(())
+    }
+
+    fn overflow_or(&self, value: T, state: &mut State<T>, after: &mut After<T>) -> Result<(), T> {
+        match self.overflow {
+            BufferOverflow::Suspend => Err(value),
+            BufferOverflow::DropLatest => {
+                after.dropped.push(value);
+                Ok(())
+            }
+            BufferOverflow::DropOldest => {
+                state.buffer.push_back(value);
+                self.drop_oldest_locked(state, after);
+                self.trim_locked(state, after);
+                state.wake_subscribers(after);
+                Ok(())
+            }
+        }
+    }
+
+    fn subscribe(self: &Arc<Self>) -> SharedSubscription<T> {
+        let key = {
+            let mut state = lock(&self.state);
+            let index = state.replay_start;
+            let key = state.subscribers.insert(Subscriber { index, waker: None });
+            let count = state.subscribers.len();
+            state.count.set_value(count);
+            key
+        };
+        SharedSubscription {
+            shared: self.clone(),
+            key: Some(key),
+        }
+    }
+
+    fn replay_cache(&self) -> Vec<T> {
+        let state = lock(&self.state);
+        let skip = (state.replay_start - state.head) as usize;
+        state.buffer.iter().skip(skip).cloned().collect()
+    }
+}
+
+macro_rules! common_methods {
+    () => {
+        /// A subscriber: a `Stream` of every value emitted from now on, after the replay
+        /// cache. It counts as a subscriber (and holds emitters back under `Suspend`) from now
+        /// until it is dropped; it ends once every handle of the flow is gone and it took what
+        /// was left. Polling it is cancel-safe.
+        pub fn subscribe(&self) -> SharedSubscription<T> {
+            self.shared.subscribe()
+        }
+
+        /// The values a new subscriber would get first.
+        pub fn replay_cache(&self) -> Vec<T> {
+            self.shared.replay_cache()
+        }
+
+        /// How many subscribers the flow has, as a flow whose subscribers see every change.
+        pub fn subscription_count(&self) -> StateFlow<usize> {
+            lock(&self.shared.state).count.as_state_flow()
+        }
+    };
+}
+
+impl<T: Clone + Send + 'static> MutableSharedFlow<T> {
+    common_methods!();
+}
+
+impl<T: Clone + Send + 'static> SharedFlow<T> {
+    common_methods!();
+}
+
+impl<T> Clone for MutableSharedFlow<T> {
+    fn clone(&self) -> Self {
+        lock(&self.shared.state).handles += 1;
+        MutableSharedFlow {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Clone for SharedFlow<T> {
+    fn clone(&self) -> Self {
+        lock(&self.shared.state).handles += 1;
+        SharedFlow {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Drops the buffer's oldest value; subscribers behind it skip to the next.
+    fn drop_oldest_locked(&self, state: &mut State<T>, after: &mut After<T>) {
+        if let Some(oldest) = state.buffer.pop_front() {
+            after.dropped.push(oldest);
+            state.head += 1;
+            let head = state.head;
+            state.replay_start = state.replay_start.max(head);
+            for subscriber in state.subscribers.iter_mut() {
+                subscriber.index = subscriber.index.max(head);
+            }
+        }
+    }
+
+    /// Keeps the replay cache at `replay` values, drops what nobody needs any more, and lets
+    /// waiting emitters in while there is room.
+    fn trim_locked(&self, state: &mut State<T>, after: &mut After<T>) {
+        loop {
+            let tail = state.tail();
+            let replay_floor = tail.saturating_sub(self.replay as u64);
+            state.replay_start = state.replay_start.max(replay_floor);
+            let needed = state
+                .min_subscriber()
+                .map_or(state.replay_start, |s| s.min(state.replay_start));
+            while state.head < needed {
+                if let Some(value) = state.buffer.pop_front() {
+                    after.dropped.push(value);
+                }
+                state.head += 1;
+            }
+            // A waiting emitter enters when its value fits (or when nobody subscribes).
+            let slowest = state.min_subscriber();
+            let room = match slowest {
+                None => true,
+                Some(slowest) => {
+                    self.capacity > 0
+                        && (state.buffer.len() < self.capacity || slowest > state.replay_start)
+                }
+            };
+            if !room || state.emitters.is_empty() {
+                return;
+            }
+            let emitter = state.emitters.pop_front().expect("not empty");
+            after.wake.extend(emitter.waker);
+            if slowest.is_none() && self.replay == 0 {
+                after.dropped.push(emitter.value);
+            } else {
+                state.buffer.push_back(emitter.value);
+                if state.buffer.len() > self.capacity {
+                    self.drop_oldest_locked(state, after);
+                }
+                state.wake_subscribers(after);
+            }
+        }
+    }
+
+    /// A rendezvous: every subscriber took the first waiting emitter's value; it is delivered.
+    fn complete_rendezvous_locked(&self, state: &mut State<T>, after: &mut After<T>) {
+        if self.capacity > 0 || state.emitters.is_empty() {
+            return;
+        }
+        let tail = state.tail();
+        if state.min_subscriber().is_some_and(|slowest| slowest > tail) {
+            let emitter = state.emitters.pop_front().expect("not empty");
+            after.dropped.push(emitter.value);
+            after.wake.extend(emitter.waker);
+            state.head += 1;
+            state.replay_start = state.head;
+            // The next waiting emitter's value is there for the taking.
+            state.wake_subscribers(after);
+        }
+    }
+
+    fn release(&self) {
+        let wake: Vec<Waker> = {
+            let mut state = lock(&self.state);
+            state.handles -= 1;
+            if state.handles > 0 {
+                return;
+            }
+            state
+                .subscribers
+                .iter_mut()
+                .filter_map(|s| s.waker.take())
+                .collect()
+        };
+        for waker in wake {
+            crate::user::wake(|| waker.wake());
+        }
+    }
+}
+
+impl<T> Drop for MutableSharedFlow<T> {
+    fn drop(&mut self) {
+        self.shared.release();
+    }
+}
+
+impl<T> Drop for SharedFlow<T> {
+    fn drop(&mut self) {
+        self.shared.release();
+    }
+}
+
+impl<T> fmt::Debug for MutableSharedFlow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.shared.state);
+        f.debug_struct("MutableSharedFlow")
+            .field("replay", &self.shared.replay)
+            .field("capacity", &self.shared.capacity)
+            .field("overflow", &self.shared.overflow)
+            .field("buffered", &state.buffer.len())
+            .field("subscribers", &state.subscribers.len())
+            .field("waiting_emitters", &state.emitters.len())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for SharedFlow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedFlow")
+            .field("replay", &self.shared.replay)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`MutableSharedFlow::emit`].
+#[must_use = "an emit does nothing unless awaited"]
+pub struct Emit<T> {
+    shared: Arc<Shared<T>>,
+    phase: EmitPhase<T>,
+}
+
+// The value is moved in and out, never pinned.
+impl<T> Unpin for Emit<T> {}
+
+enum EmitPhase<T> {
+    /// Not polled yet: the value is still here.
+    Start(Option<T>),
+    /// Waiting in the flow's queue of emitters, with this id.
+    Queued(u64),
+    Done,
+}
+
+impl<T: Clone + Send + 'static> Future for Emit<T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let mut after = After::new();
+        let poll = {
+            let mut state = lock(&this.shared.state);
+            match &mut this.phase {
+                EmitPhase::Start(value) => {
+                    let value = value.take().expect("a started emit holds its value");
+                    match this.shared.try_emit_locked(&mut state, value, &mut after) {
+                        Ok(()) => {
+                            this.phase = EmitPhase::Done;
+                            Poll::Ready(())
+                        }
+                        Err(value) => {
+                            let id = state.next_emitter;
+                            state.next_emitter += 1;
+                            state.emitters.push_back(Emitter {
+                                id,
+                                value,
+                                waker: Some(cx.waker().clone()),
+                            });
+                            // A rendezvous value is there for the taking.
+                            state.wake_subscribers(&mut after);
+                            this.phase = EmitPhase::Queued(id);
+                            Poll::Pending
+                        }
+                    }
+                }
+                EmitPhase::Queued(id) => {
+                    let id = *id;
+                    match state.emitters.iter_mut().find(|e| e.id == id) {
+                        Some(emitter) => {
+                            emitter.waker = Some(cx.waker().clone());
+                            Poll::Pending
+                        }
+                        // Delivered: it left the queue.
+                        None => {
+                            this.phase = EmitPhase::Done;
+                            Poll::Ready(())
+                        }
+                    }
+                }
+                EmitPhase::Done => Poll::Ready(()),
+            }
+        };
+        after.run();
+        poll
+    }
+}
+
+impl<T> Drop for Emit<T> {
+    fn drop(&mut self) {
+        let EmitPhase::Queued(id) = self.phase else {
+            return;
+        };
+        // Cancelled while waiting: the value leaves the queue (and a rendezvous value leaves
+        // the subscribers that took it already behind).
+        let mut state = lock(&self.shared.state);
+        let Some(position) = state.emitters.iter().position(|e| e.id == id) else {
+            return;
+        };
+        let removed = state.emitters.remove(position);
+        if position == 0 && self.shared.capacity == 0 {
+            let tail = state.tail();
+            for subscriber in state.subscribers.iter_mut() {
+                subscriber.index = subscriber.index.min(tail);
+            }
+        }
+        drop(state);
+        drop(removed);
+    }
+}
+
+impl<T> fmt::Debug for Emit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = match self.phase {
+            EmitPhase::Start(_) => "start",
+            EmitPhase::Queued(_) => "waiting",
+            EmitPhase::Done => "done",
+        };
+        f.debug_struct("Emit").field("phase", &phase).finish()
+    }
+}
+
+/// A subscriber of a [`SharedFlow`]: see [`MutableSharedFlow::subscribe`].
+#[must_use = "a subscription does nothing unless polled (it counts as a subscriber meanwhile)"]
+pub struct SharedSubscription<T> {
+    shared: Arc<Shared<T>>,
+    key: Option<usize>,
+}
+
+impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let Some(key) = self.key else {
+            return Poll::Ready(None);
+        };
+        let shared = self.shared.clone();
+        let mut after = After::new();
+        let poll = {
+            let mut guard = lock(&shared.state);
+            let state = &mut *guard;
+            let tail = state.tail();
+            let head = state.head;
+            let live = state.handles > 0;
+            let subscriber = state
+                .subscribers
+                .get_mut(key)
+                .expect("a subscription's slot lives until it is dropped");
+            let index = subscriber.index;
+            if index < tail {
+                let value = state.buffer[(index - head) as usize].clone();
+                subscriber.index += 1;
+                shared.trim_locked(state, &mut after);
+                Poll::Ready(Some(value))
+            } else if shared.capacity == 0 && index == tail && !state.emitters.is_empty() {
+                let value = state.emitters[0].value.clone();
+                subscriber.index += 1;
+                shared.complete_rendezvous_locked(state, &mut after);
+                Poll::Ready(Some(value))
+            } else if !live {
+                Poll::Ready(None)
+            } else {
+                subscriber.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        };
+        after.run();
+        if let Poll::Ready(None) = poll {
+            self.end();
+        }
+        poll
+    }
+}
+
+impl<T> SharedSubscription<T> {
+    fn end(&mut self) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let mut after = After::new();
+        {
+            let mut state = lock(&self.shared.state);
+            state.subscribers.remove(key);
+            let count = state.subscribers.len();
+            state.count.set_value(count);
+            // What it held back may go, and waiting emitters may get in (or, at a
+            // rendezvous it was the last to hold, complete).
+            self.shared.trim_locked(&mut state, &mut after);
+            self.shared
+                .complete_rendezvous_locked(&mut state, &mut after);
+            state.wake_subscribers(&mut after);
+        }
+        after.run();
+    }
+}
+
+impl<T> Drop for SharedSubscription<T> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl<T> fmt::Debug for SharedSubscription<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedSubscription")
+            .field("ended", &self.key.is_none())
+            .finish()
+    }
+}
