@@ -6,6 +6,8 @@
 //!   replay cache, an extra buffer and a [`BufferOverflow`] rule (kotlinx's `SharedFlow`).
 //! - [`launch_in`] and [`state_in`] with [`SharingStarted`]: streams collected by child
 //!   coroutines of a scope.
+//! - [`produce`]: a child coroutine sending into a channel ([`Capacity`]), read as a stream
+//!   whose drop cancels it.
 //!
 //! | kotlinx.coroutines | scopes |
 //! |---|---|
@@ -18,15 +20,18 @@
 //! | `emit(v)`, `tryEmit(v)`, `replayCache`, `resetReplayCache()` | `emit(v).await`, `try_emit(v)`, `replay_cache()`, `reset_replay_cache()` |
 //! | `flow.onEach { }.launchIn(scope)` | `launch_in(stream.map(..), &scope)` |
 //! | `flow.stateIn(scope, started, initial)` | `state_in(\|\| make_stream(), &scope, started, initial)` |
+//! | `produce(capacity) { send(v) }`, `for (v in channel)` | `produce(&scope, capacity, \|tx\| async move { tx.send(v).await?; .. })`, `while let Some(v) = stream.next().await` (`Result` items) |
 //! | `SharingStarted.Eagerly/Lazily/WhileSubscribed(stop, expire)` | `SharingStarted::{Eagerly, Lazily, WhileSubscribed { stop_timeout, replay_expiration }}` |
 //!
 //! A subscriber counts from the moment `subscribe()` returns, not from its first poll (a Rust
 //! stream does nothing until polled; kotlinx's collector subscribes before it first suspends).
 
+mod produce;
 mod shared;
 mod sharing;
 mod state;
 
+pub use produce::{Capacity, ChannelSender, Produced, SendError, Sending, produce};
 pub use shared::{
     BufferOverflow, Emit, MutableSharedFlow, SharedFlow, SharedFlowConfigError, SharedSubscription,
 };

@@ -1,0 +1,153 @@
+//! `produce`: the producer is a child coroutine; dropping the stream cancels it; its failure is
+//! the stream's last item and its scope's failure; kotlinx's capacities.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use futures::StreamExt;
+use scopes::flow::{Capacity, produce};
+use scopes::prelude::*;
+use scopes::test::run_test;
+
+#[test]
+fn a_rendezvous_producer_hands_each_value_over_and_ends_the_stream() {
+    run_test(|scope| async move {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let mut squares = produce(&scope, Capacity::Rendezvous, move |tx| async move {
+            for n in 1..=3u32 {
+                tx.send(n * n).await?;
+                counter.fetch_add(1, SeqCst);
+            }
+            Ok::<(), CoroutineError>(())
+        });
+        scope.run_current().await;
+        assert_eq!(
+            sent.load(SeqCst),
+            0,
+            "a rendezvous send waits for the receiver"
+        );
+        assert_eq!(squares.next().await.unwrap().unwrap(), 1);
+        scope.run_current().await;
+        assert_eq!(sent.load(SeqCst), 1);
+        let rest: Vec<u32> = (&mut squares).map(Result::unwrap).collect().await;
+        assert_eq!(rest, [4, 9]);
+        assert!(squares.next().await.is_none());
+    });
+}
+
+#[test]
+fn capacities_decide_when_the_producer_waits() {
+    run_test(|scope| async move {
+        for (capacity, sent_before_reading) in [
+            (Capacity::Rendezvous, 0),
+            (Capacity::Buffered(2), 2),
+            (Capacity::Unlimited, 5),
+            (Capacity::Conflated, 5),
+        ] {
+            let sent = Arc::new(AtomicUsize::new(0));
+            let counter = sent.clone();
+            let values = produce(&scope, capacity, move |tx| async move {
+                for n in 1..=5u32 {
+                    tx.send(n).await?;
+                    counter.fetch_add(1, SeqCst);
+                }
+                Ok::<(), CoroutineError>(())
+            });
+            scope.run_current().await;
+            assert_eq!(sent.load(SeqCst), sent_before_reading, "{capacity:?}");
+            let got: Vec<u32> = values.map(Result::unwrap).collect().await;
+            let expected: &[u32] = if capacity == Capacity::Conflated {
+                &[5]
+            } else {
+                &[1, 2, 3, 4, 5]
+            };
+            assert_eq!(got, expected, "{capacity:?}");
+        }
+    });
+}
+
+#[test]
+fn dropping_the_stream_cancels_the_producer_and_its_cleanup_runs() {
+    run_test(|scope| async move {
+        let cleaned = Arc::new(AtomicBool::new(false));
+        let flag = cleaned.clone();
+        let mut ticks = produce(&scope, Capacity::BUFFERED, move |tx| {
+            try_finally(
+                async move {
+                    for n in 0u64.. {
+                        tx.send(n).await?;
+                        delay(Duration::from_secs(1)).await;
+                    }
+                    Ok::<(), CoroutineError>(())
+                },
+                async move { flag.store(true, SeqCst) },
+            )
+        });
+        assert_eq!(ticks.next().await.unwrap().unwrap(), 0);
+        assert_eq!(ticks.next().await.unwrap().unwrap(), 1);
+        let producer = ticks.producer().clone();
+        drop(ticks);
+        producer.join().await;
+        assert!(producer.is_cancelled());
+        assert!(cleaned.load(SeqCst));
+        assert_eq!(scope.current_time(), Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn a_producer_failure_is_the_streams_last_item_and_its_scopes_failure() {
+    run_test(|scope| async move {
+        let owner = Scope::new(Job::new() + CoroutineExceptionHandler::new(|_, _| {}));
+        let mut values = produce(&owner, Capacity::Unlimited, |tx| async move {
+            tx.send(1).await?;
+            Err::<(), CoroutineError>(CoroutineError::failed(std::io::Error::other("disk gone")))
+        });
+        assert_eq!(values.next().await.unwrap().unwrap(), 1);
+        let failure = values.next().await.unwrap().unwrap_err();
+        assert_eq!(failure.to_string(), "disk gone");
+        assert!(values.next().await.is_none());
+        scope.run_current().await;
+        assert!(
+            owner.job().is_cancelled(),
+            "a regular scope fails with its child"
+        );
+    });
+}
+
+#[test]
+fn a_producer_panic_is_the_streams_last_item() {
+    run_test(|_| async move {
+        let owner = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| {}));
+        let mut values = produce(&owner, Capacity::Rendezvous, |tx| async move {
+            tx.send(1u8).await?;
+            if tx.try_send(2).is_err() {
+                panic!("producer broke");
+            }
+            Ok::<(), CoroutineError>(())
+        });
+        assert_eq!(values.next().await.unwrap().unwrap(), 1);
+        let failure = values.next().await.unwrap().unwrap_err();
+        assert_eq!(failure.panic_message(), Some("producer broke"));
+        assert!(owner.job().is_active(), "a supervisor survives its child");
+    });
+}
+
+#[test]
+fn a_cancelled_send_takes_its_value_back() {
+    run_test(|scope| async move {
+        let mut values = produce(&scope, Capacity::Rendezvous, |tx| async move {
+            let lost = with_timeout(Duration::from_secs(1), tx.send(1u32)).await;
+            assert!(
+                lost.unwrap_err().is_timeout(),
+                "nobody read within a second"
+            );
+            tx.send(2).await?;
+            Ok::<(), CoroutineError>(())
+        });
+        scope.advance_time_by(Duration::from_secs(2)).await;
+        let got: Vec<u32> = (&mut values).map(Result::unwrap).collect().await;
+        assert_eq!(got, [2], "the timed-out send's value is gone with it");
+    });
+}
