@@ -240,3 +240,58 @@ fn launch_in_collects_as_a_child_of_the_scope() {
         assert!(collector.is_cancelled());
     });
 }
+
+#[test]
+fn share_in_while_subscribed_replays_to_late_subscribers_and_expires() {
+    use scopes::flow::share_in;
+    run_test(|scope| async move {
+        let source = MutableStateFlow::new(1);
+        let upstreams = Upstreams::default();
+        let started = SharingStarted::WhileSubscribed {
+            stop_timeout: secs(2),
+            replay_expiration: secs(10),
+        };
+        let shared = share_in(upstreams.of(&source), &scope.background_scope(), started, 1);
+        scope.run_current().await;
+        assert_eq!(upstreams.made(), 0);
+        let mut first = shared.subscribe();
+        assert_eq!(first.next().await, Some(10));
+        source.set_value(2);
+        assert_eq!(first.next().await, Some(20));
+        // A late subscriber gets the replay first.
+        let mut late = shared.subscribe();
+        assert_eq!(late.next().await, Some(20));
+        drop((first, late));
+        scope.advance_time_by(secs(2)).await;
+        assert_eq!(upstreams.dropped(), 1, "stopped at the timeout");
+        assert_eq!(shared.replay_cache(), [20], "kept until the replay expires");
+        scope.advance_time_by(secs(10)).await;
+        assert!(shared.replay_cache().is_empty(), "expired");
+        let mut again = shared.subscribe();
+        assert_eq!(
+            again.next().await,
+            Some(20),
+            "a new upstream, from the source's value"
+        );
+        assert_eq!(upstreams.made(), 2);
+    });
+}
+
+#[test]
+fn share_in_waits_for_a_slow_subscriber_instead_of_dropping() {
+    use scopes::flow::share_in;
+    run_test(|scope| async move {
+        let upstream = || futures::stream::iter(0..200u32);
+        let shared = share_in(
+            upstream,
+            &scope.background_scope(),
+            SharingStarted::Lazily,
+            0,
+        );
+        let mut slow = shared.subscribe();
+        scope.run_current().await;
+        // 64 buffered; the sharing coroutine waits for the rest.
+        let all: Vec<u32> = (&mut slow).take(200).collect().await;
+        assert_eq!(all, (0..200).collect::<Vec<_>>(), "nothing lost");
+    });
+}

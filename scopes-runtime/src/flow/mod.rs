@@ -19,6 +19,7 @@
 //! | `MutableSharedFlow(replay, extraBufferCapacity, onBufferOverflow)` | `MutableSharedFlow::with_config(replay, extra, overflow)?` (`new()`: a rendezvous) |
 //! | `emit(v)`, `tryEmit(v)`, `replayCache`, `resetReplayCache()` | `emit(v).await`, `try_emit(v)`, `replay_cache()`, `reset_replay_cache()` |
 //! | `flow.onEach { }.launchIn(scope)` | `launch_in(stream.map(..), &scope)` |
+//! | `flow.shareIn(scope, started, replay)` | `share_in(\|\| make_stream(), &scope, started, replay)` |
 //! | `flow.stateIn(scope, started, initial)` | `state_in(\|\| make_stream(), &scope, started, initial)` |
 //! | `produce(capacity) { send(v) }`, `for (v in channel)` | `produce(&scope, capacity, \|tx\| async move { tx.send(v).await?; .. })`, `while let Some(v) = stream.next().await` (`Result` items) |
 //! | `SharingStarted.Eagerly/Lazily/WhileSubscribed(stop, expire)` | `SharingStarted::{Eagerly, Lazily, WhileSubscribed { stop_timeout, replay_expiration }}` |
@@ -35,5 +36,5 @@ pub use produce::{Capacity, ChannelSender, Produced, SendError, Sending, produce
 pub use shared::{
     BufferOverflow, Emit, MutableSharedFlow, SharedFlow, SharedFlowConfigError, SharedSubscription,
 };
-pub use sharing::{SharingStarted, launch_in, state_in};
+pub use sharing::{SharingStarted, launch_in, share_in, state_in};
 pub use state::{MutableStateFlow, StateFlow, StateSubscription};

@@ -4,6 +4,7 @@
 //! - [`state_in`]: keep a [`StateFlow`] with the latest item of an upstream, collected by a
 //!   *sharing coroutine*, a child of the scope, as [`SharingStarted`] says (kotlinx's
 //!   `stateIn`).
+//! - [`share_in`]: the same into a [`SharedFlow`] with a replay (kotlinx's `shareIn`).
 //!
 //! The sharing coroutine is an ordinary child: the scope's cancellation stops it, and an
 //! upstream failure is its failure (it fails a regular scope, and reaches the handler under a
@@ -31,6 +32,10 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 
+use std::future::Future;
+use std::sync::Arc;
+
+use super::shared::{BufferOverflow, MutableSharedFlow, SharedFlow};
 use super::state::{MutableStateFlow, StateFlow};
 use crate::builders::with_timeout_or_none;
 use crate::coroutine::{Coroutine, CoroutineStart};
@@ -124,7 +129,8 @@ where
 {
     let state = MutableStateFlow::new(initial.clone());
     let flow = state.as_state_flow();
-    let sharing = share(upstream, state, started, initial);
+    let initial = Arc::new(initial);
+    let sharing = share(upstream, StateSink { state, initial }, started);
     match started {
         SharingStarted::Eagerly => drop(scope.launch(sharing)),
         // Undispatched: the sharing coroutine counts subscribers from now on.
@@ -133,31 +139,122 @@ where
     flow
 }
 
-/// The sharing coroutine's body.
-async fn share<F, S, T>(
-    mut upstream: F,
-    state: MutableStateFlow<T>,
+/// A [`SharedFlow`] of the items of the upstream that `upstream` makes, collected by a child
+/// coroutine of `scope` as `started` says, replaying the last `replay` to new subscribers
+/// (kotlinx's `shareIn`: the flow buffers `64 - replay` more, at least 0, and a full buffer
+/// makes the sharing coroutine wait for the slowest subscriber). `WhileSubscribed`'s replay
+/// expiration empties the replay cache. See the [module docs](self).
+///
+/// ```
+/// use futures::StreamExt;
+/// use scopes_runtime::flow::{MutableStateFlow, SharingStarted, share_in};
+/// use scopes_runtime::test::run_test;
+///
+/// run_test(|scope| async move {
+///     let source = MutableStateFlow::new(1);
+///     let shared = {
+///         let source = source.clone();
+///         let upstream = move || source.subscribe().map(|n| n * 10);
+///         share_in(upstream, &scope.background_scope(), SharingStarted::Lazily, 1)
+///     };
+///     let mut subscriber = shared.subscribe(); // starts the upstream
+///     assert_eq!(subscriber.next().await, Some(10));
+///     source.set_value(2);
+///     assert_eq!(subscriber.next().await, Some(20));
+///     assert_eq!(shared.replay_cache(), [20]);
+/// });
+/// ```
+pub fn share_in<F, S, T>(
+    upstream: F,
+    scope: &impl CoroutineScope,
     started: SharingStarted,
-    initial: T,
-) where
+    replay: usize,
+) -> SharedFlow<T>
+where
     F: FnMut() -> S + Send + 'static,
     S: Stream<Item = T> + Send + 'static,
-    T: Clone + PartialEq + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
 {
-    let collect = |stream: S, state: MutableStateFlow<T>| {
-        stream.for_each(move |item| {
-            state.set_value(item);
-            async {}
-        })
-    };
+    let extra = 64usize.saturating_sub(replay);
+    let flow = MutableSharedFlow::with_config(replay, extra, BufferOverflow::Suspend)
+        .expect("Suspend is valid with any buffer");
+    let shared = flow.as_shared_flow();
+    let sharing = share(upstream, SharedSink(flow), started);
+    match started {
+        SharingStarted::Eagerly => drop(scope.launch(sharing)),
+        _ => drop(scope.launch_with((), CoroutineStart::Undispatched, sharing)),
+    }
+    shared
+}
+
+/// Where a sharing coroutine puts what it collects.
+trait Sink<T>: Clone + Send + Sync + 'static {
+    /// The subscribers of what it feeds, counted without conflation.
+    fn subscription_count(&self) -> StateFlow<usize>;
+    /// Puts an item (a shared flow's emit may wait for slow subscribers).
+    fn put(self, item: T) -> impl Future<Output = ()> + Send + 'static;
+    /// The replay expired: what new subscribers get first goes.
+    fn expire(&self);
+}
+
+/// `state_in`'s: the state flow, and the value it goes back to when the replay expires.
+#[derive(Clone)]
+struct StateSink<T> {
+    state: MutableStateFlow<T>,
+    initial: Arc<T>,
+}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> Sink<T> for StateSink<T> {
+    fn subscription_count(&self) -> StateFlow<usize> {
+        self.state.subscription_count()
+    }
+
+    fn put(self, item: T) -> impl Future<Output = ()> + Send + 'static {
+        self.state.set_value(item);
+        std::future::ready(())
+    }
+
+    fn expire(&self) {
+        self.state.set_value(T::clone(&self.initial));
+    }
+}
+
+/// `share_in`'s: the shared flow.
+#[derive(Clone)]
+struct SharedSink<T>(MutableSharedFlow<T>);
+
+impl<T: Clone + Send + Sync + 'static> Sink<T> for SharedSink<T> {
+    fn subscription_count(&self) -> StateFlow<usize> {
+        self.0.subscription_count()
+    }
+
+    fn put(self, item: T) -> impl Future<Output = ()> + Send + 'static {
+        self.0.emit(item)
+    }
+
+    fn expire(&self) {
+        self.0.reset_replay_cache();
+    }
+}
+
+/// The sharing coroutine's body.
+async fn share<F, S, T, K>(mut upstream: F, sink: K, started: SharingStarted)
+where
+    F: FnMut() -> S + Send + 'static,
+    S: Stream<Item = T> + Send + 'static,
+    T: Send + 'static,
+    K: Sink<T>,
+{
+    let collect = |stream: S, sink: K| stream.for_each(move |item| sink.clone().put(item));
+    let state = sink.clone();
     let (stop_timeout, replay_expiration) = match started {
-        SharingStarted::Eagerly => return collect(upstream(), state).await,
+        SharingStarted::Eagerly => return collect(upstream(), sink).await,
         SharingStarted::Lazily => {
             let mut counts = state.subscription_count().subscribe();
             while let Some(count) = counts.next().await {
                 if count > 0 {
                     drop(counts);
-                    return collect(upstream(), state).await;
+                    return collect(upstream(), sink).await;
                 }
             }
             return;
@@ -214,7 +311,7 @@ async fn share<F, S, T>(
             });
             match back.await {
                 Ok(Some(next)) if next > 0 => count = next,
-                _ => state.set_value(initial.clone()),
+                _ => state.expire(),
             }
         }
     }
