@@ -6,14 +6,16 @@
 //! cargo run --release -p scopes-bench            # full: 7 rounds per row, 100,000 coroutines
 //! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: a few seconds
 //! cargo run --release -p scopes-bench -- --only launch,hop   # the named tables alone
+//! cargo run --release -p scopes-bench -- --only state,ping-pong,fan-out-1,fan-out-8,fan-out-64
 //! ```
 //!
-//! Workloads 1-8 of the benchmark issue are in `structure` and `memory`; the dispatcher ones are
-//! here. Contenders: tokio (`spawn`, `JoinSet`), tokio-util (`CancellationToken` +
+//! Workloads 1-8 of the benchmark issue are in `structure` and `memory`, the flow tables
+//! (`state`, `ping-pong`, `fan-out-1`, `-8`, `-64`) in `flow`; the dispatcher ones are here. Contenders: tokio (`spawn`, `JoinSet`), tokio-util (`CancellationToken` +
 //! `TaskTracker`), async-scoped, moro, and scopes, all on the same runtime in one process.
 //!
 //! Targets are read off the table, never asserted by a timed test.
 
+mod flow;
 mod memory;
 mod structure;
 
@@ -39,6 +41,14 @@ pub(crate) struct Plan {
     tree: (usize, usize),
     fail_fast: usize,
     checks: usize,
+    /// Values a `MutableStateFlow` setter sets while one subscriber collects.
+    sets: usize,
+    /// Ping-pong round trips over two state holders.
+    round_trips: usize,
+    /// Values delivered per fan-out round (values times subscribers), with at most
+    /// `max_values` values.
+    deliveries: usize,
+    max_values: usize,
 }
 
 /// One round of one contender: runs it once and returns the time per operation.
@@ -305,6 +315,10 @@ fn main() {
             tree: (20, 500),
             fail_fast: 2_000,
             checks: 1_000_000,
+            sets: 100_000,
+            round_trips: 2_000,
+            deliveries: 128_000,
+            max_values: 50_000,
         }
     } else {
         Plan {
@@ -314,6 +328,10 @@ fn main() {
             tree: (100, 1_000),
             fail_fast: 10_000,
             checks: 10_000_000,
+            sets: 1_000_000,
+            round_trips: 20_000,
+            deliveries: 1_024_000,
+            max_values: 250_000,
         }
     };
     // The caller: a runtime of its own, so a hop really goes to another one.
@@ -345,7 +363,7 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|names| names.split(',').collect());
-    let tables: [(&str, &dyn Fn()); 10] = [
+    let tables: [(&str, &dyn Fn()); 15] = [
         ("launch", &|| structure::launch_join(&shared, plan)),
         ("tree", &|| structure::tree(&shared, plan)),
         ("cancel", &|| structure::cancel_tree(&shared, plan)),
@@ -358,6 +376,11 @@ fn main() {
         }),
         ("hop", &|| hop(&caller, plan)),
         ("limited", &|| limited(&caller, plan)),
+        ("state", &|| flow::state_collect(&shared, plan)),
+        ("ping-pong", &|| flow::state_ping_pong(&shared, plan)),
+        ("fan-out-1", &|| flow::shared_fan_out(&shared, plan, 1)),
+        ("fan-out-8", &|| flow::shared_fan_out(&shared, plan, 8)),
+        ("fan-out-64", &|| flow::shared_fan_out(&shared, plan, 64)),
     ];
     if let Some(unknown) = only
         .iter()
