@@ -111,6 +111,11 @@ struct State<T> {
     next_emitter: u64,
     handles: usize,
     count: MutableStateFlow<usize>,
+    /// The slowest subscriber's index, and how many subscribers are there: kept so that a
+    /// take is O(1) (the scan runs once per value, when the last one at the slowest index
+    /// moves on, and when subscribers come, go or are moved).
+    slowest: Option<u64>,
+    at_slowest: usize,
 }
 
 struct Subscriber {
@@ -188,6 +193,8 @@ impl<T: Clone + Send + 'static> MutableSharedFlow<T> {
                     next_emitter: 0,
                     handles: 1,
                     count: MutableStateFlow::counting(0),
+                    slowest: None,
+                    at_slowest: 0,
                 }),
             }),
         })
@@ -253,7 +260,29 @@ impl<T> State<T> {
     }
 
     fn min_subscriber(&self) -> Option<u64> {
-        self.subscribers.iter().map(|s| s.index).min()
+        self.slowest
+    }
+
+    /// Finds the slowest subscriber again, after indices moved.
+    fn rescan_slowest(&mut self) {
+        let slowest = self.subscribers.iter().map(|s| s.index).min();
+        self.slowest = slowest;
+        self.at_slowest = slowest.map_or(0, |slowest| {
+            self.subscribers
+                .iter()
+                .filter(|s| s.index == slowest)
+                .count()
+        });
+    }
+
+    /// A subscriber at `from` moved on by one.
+    fn moved_on(&mut self, from: u64) {
+        if self.slowest == Some(from) {
+            self.at_slowest -= 1;
+            if self.at_slowest == 0 {
+                self.rescan_slowest();
+            }
+        }
     }
 
     fn wake_subscribers(&mut self, after: &mut After<T>) {
@@ -321,6 +350,7 @@ impl<T: Clone + Send + 'static> Shared<T> {
             let mut state = lock(&self.state);
             let index = state.replay_start;
             let key = state.subscribers.insert(Subscriber { index, waker: None });
+            state.rescan_slowest();
             let count = state.subscribers.len();
             state.count.set_value(count);
             key
@@ -397,6 +427,7 @@ impl<T> Shared<T> {
             for subscriber in state.subscribers.iter_mut() {
                 subscriber.index = subscriber.index.max(head);
             }
+            state.rescan_slowest();
         }
     }
 
@@ -600,6 +631,7 @@ impl<T> Drop for Emit<T> {
             for subscriber in state.subscribers.iter_mut() {
                 subscriber.index = subscriber.index.min(tail);
             }
+            state.rescan_slowest();
         }
         drop(state);
         drop(removed);
@@ -647,11 +679,13 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
             if index < tail {
                 let value = state.buffer[(index - head) as usize].clone();
                 subscriber.index += 1;
+                state.moved_on(index);
                 shared.trim_locked(state, &mut after);
                 Poll::Ready(Some(value))
             } else if shared.capacity == 0 && index == tail && !state.emitters.is_empty() {
                 let value = state.emitters[0].value.clone();
                 subscriber.index += 1;
+                state.moved_on(index);
                 shared.complete_rendezvous_locked(state, &mut after);
                 Poll::Ready(Some(value))
             } else if !live {
@@ -678,6 +712,7 @@ impl<T> SharedSubscription<T> {
         {
             let mut state = lock(&self.shared.state);
             state.subscribers.remove(key);
+            state.rescan_slowest();
             let count = state.subscribers.len();
             state.count.set_value(count);
             // What it held back may go, and waiting emitters may get in (or, at a
