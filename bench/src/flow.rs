@@ -1,20 +1,24 @@
 //! The flow tables: `MutableStateFlow` against `tokio::sync::watch`, and `MutableSharedFlow`
-//! against `tokio::sync::broadcast` and `async-broadcast`. Every producer and consumer is a
+//! against `tokio::sync::broadcast` and `async-broadcast`, and `produce` against a spawned task
+//! sending into `tokio::sync::mpsc`. Every producer and consumer is a
 //! tokio task of its own on the same 2-worker runtime (so the producer and a consumer can run
 //! in parallel); the clock starts once the consumers have subscribed and stops when the last
 //! one has seen the last value.
 //!
-//! There is no kotlinx column: Debian's kotlinx.coroutines (1.0.1, what `bench/kotlin` runs)
-//! predates `StateFlow` and `SharedFlow` (1.4).
+//! There is no kotlinx column for the state and shared flows: Debian's kotlinx.coroutines
+//! (1.0.1, what `bench/kotlin` runs) predates `StateFlow` and `SharedFlow` (1.4). The `produce`
+//! table has its kotlinx rows in `bench/kotlin/Workloads.kt` (kotlinx 1.0.1 has `produce`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use scopes::flow::{BufferOverflow, MutableSharedFlow, MutableStateFlow};
+use scopes::CoroutineError;
+use scopes::flow::{BufferOverflow, Capacity, MutableSharedFlow, MutableStateFlow, produce};
+use scopes::prelude::*;
 use tokio::runtime::Runtime;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::{Plan, Row, print_table, timed_part};
 
@@ -321,6 +325,112 @@ pub(crate) fn shared_fan_out(rt: &Runtime, plan: Plan, k: usize) {
                 "async-broadcast: capacity 64",
                 "the sender waits when full, as Suspend",
                 async_broadcast,
+            ),
+        ],
+    );
+}
+
+/// The caller's side of a `produce` round: takes the `n` values in order, then the end (no
+/// `Err`: the producer returned normally); returns their sum.
+async fn drain_produced(
+    mut values: impl futures::Stream<Item = Result<u64, CoroutineError>> + Unpin,
+    n: usize,
+) -> u64 {
+    let mut sum = 0;
+    for i in 0..n as u64 {
+        let v = values
+            .next()
+            .await
+            .expect("every value")
+            .expect("no failure");
+        assert_eq!(v, i);
+        sum += v;
+    }
+    assert!(
+        values.next().await.is_none(),
+        "the end after the last value"
+    );
+    sum
+}
+
+/// `n` values through `produce` (rendezvous and 64 slots), taken by the caller, against a
+/// spawned tokio task sending into `mpsc::channel(1)` and `channel(64)`; per value. Each round
+/// runs as a task of its own on the 2-worker runtime (the caller), and the producer is another
+/// one, so the two can run in parallel; the clock runs from before the producer is started
+/// until the caller has seen the end of the stream (or channel).
+pub(crate) fn produce_values(rt: &Runtime, plan: Plan) {
+    let n = plan.produced;
+    let expected = (n as u64) * (n as u64 - 1) / 2;
+    let mpsc = |capacity: usize| {
+        move || async move {
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let (tx, mut rx) = mpsc::channel::<u64>(capacity);
+                let producer = tokio::spawn(async move {
+                    for i in 0..n as u64 {
+                        tx.send(i).await.expect("the receiver lives");
+                    }
+                });
+                let values = futures::stream::poll_fn(|cx| rx.poll_recv(cx).map(|v| v.map(Ok)));
+                let sum = drain_produced(values, n).await;
+                let elapsed = start.elapsed();
+                assert_eq!(sum, expected);
+                producer.await.unwrap();
+                elapsed
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let produced = |capacity: Capacity| {
+        move || async move {
+            tokio::spawn(async move {
+                let scope = Scope::new(());
+                let start = Instant::now();
+                let values = produce(&scope, capacity, move |tx| async move {
+                    for i in 0..n as u64 {
+                        tx.send(i).await?;
+                    }
+                    Ok::<(), CoroutineError>(())
+                });
+                let sum = drain_produced(values, n).await;
+                let elapsed = start.elapsed();
+                assert_eq!(sum, expected);
+                scope.complete_and_join().await;
+                elapsed
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let mpsc_1 = timed_part(rt, n, mpsc(1));
+    let mpsc_64 = timed_part(rt, n, mpsc(BUFFER));
+    let rendezvous = timed_part(rt, n, produced(Capacity::Rendezvous));
+    let buffered = timed_part(rt, n, produced(Capacity::Buffered(BUFFER)));
+    print_table(
+        plan,
+        &format!("flow: {n} values through `produce`, taken by the caller, per value"),
+        "`produce` at most 1.2x tokio's `mpsc` where the semantics match (64 slots)",
+        vec![
+            Row::new(
+                "tokio: spawned task, `mpsc::channel(64)`",
+                "baseline",
+                mpsc_64,
+            ),
+            Row::new(
+                "scopes: `produce`, `Capacity::Buffered(64)`",
+                "the baseline's semantics",
+                buffered,
+            ),
+            Row::new(
+                "tokio: spawned task, `mpsc::channel(1)`",
+                "tokio has no rendezvous: its least capacity is 1",
+                mpsc_1,
+            ),
+            Row::new(
+                "scopes: `produce`, `Capacity::Rendezvous`",
+                "each send waits until the caller took its value",
+                rendezvous,
             ),
         ],
     );

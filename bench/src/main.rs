@@ -7,10 +7,11 @@
 //! cargo run --release -p scopes-bench -- --quick # 3 rounds, smaller sizes: a few seconds
 //! cargo run --release -p scopes-bench -- --only launch,hop   # the named tables alone
 //! cargo run --release -p scopes-bench -- --only state,ping-pong,fan-out-1,fan-out-8,fan-out-64
+//! cargo run --release -p scopes-bench -- --only produce
 //! ```
 //!
 //! Workloads 1-8 of the benchmark issue are in `structure` and `memory`, the flow tables
-//! (`state`, `ping-pong`, `fan-out-1`, `-8`, `-64`) in `flow`; the dispatcher ones are here. Contenders: tokio (`spawn`, `JoinSet`), tokio-util (`CancellationToken` +
+//! (`state`, `ping-pong`, `fan-out-1`, `-8`, `-64`, `produce`) in `flow`; the dispatcher ones are here. Contenders: tokio (`spawn`, `JoinSet`), tokio-util (`CancellationToken` +
 //! `TaskTracker`), async-scoped, moro, and scopes, all on the same runtime in one process.
 //!
 //! Targets are read off the table, never asserted by a timed test.
@@ -49,6 +50,8 @@ pub(crate) struct Plan {
     /// `max_values` values.
     deliveries: usize,
     max_values: usize,
+    /// Values through one `produce` (or `mpsc`) round.
+    produced: usize,
 }
 
 /// One round of one contender: runs it once and returns the time per operation.
@@ -319,6 +322,7 @@ fn main() {
             round_trips: 2_000,
             deliveries: 128_000,
             max_values: 50_000,
+            produced: 100_000,
         }
     } else {
         Plan {
@@ -332,6 +336,7 @@ fn main() {
             round_trips: 20_000,
             deliveries: 1_024_000,
             max_values: 250_000,
+            produced: 1_000_000,
         }
     };
     // The caller: a runtime of its own, so a hop really goes to another one.
@@ -363,7 +368,7 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|names| names.split(',').collect());
-    let tables: [(&str, &dyn Fn()); 15] = [
+    let tables: [(&str, &dyn Fn()); 16] = [
         ("launch", &|| structure::launch_join(&shared, plan)),
         ("tree", &|| structure::tree(&shared, plan)),
         ("cancel", &|| structure::cancel_tree(&shared, plan)),
@@ -381,6 +386,7 @@ fn main() {
         ("fan-out-1", &|| flow::shared_fan_out(&shared, plan, 1)),
         ("fan-out-8", &|| flow::shared_fan_out(&shared, plan, 8)),
         ("fan-out-64", &|| flow::shared_fan_out(&shared, plan, 64)),
+        ("produce", &|| flow::produce_values(&shared, plan)),
     ];
     if let Some(unknown) = only
         .iter()
