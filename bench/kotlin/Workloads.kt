@@ -3,6 +3,7 @@
 // time per coroutine (or per call) is printed as a Markdown row.
 
 import kotlinx.coroutines.*
+import kotlinx.coroutines.channels.*
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 
@@ -36,6 +37,21 @@ suspend fun timed(block: suspend () -> Unit): Long {
 suspend fun treeNode(scope: CoroutineScope, depth: Int) {
     if (depth == 0) { yield(); return }
     repeat(10) { scope.launch { treeNode(this, depth - 1) } }
+}
+
+/** `produced` values through `produce` with [capacity], taken by the caller, in order. */
+suspend fun produceRound(produced: Int, capacity: Int): Long = timed {
+    coroutineScope {
+        val values = produce(capacity = capacity) {
+            for (i in 0 until produced) send(i.toLong())
+        }
+        var expected = 0L
+        for (v in values) {
+            check(v == expected)
+            expected++
+        }
+        check(expected == produced.toLong())
+    }
 }
 
 fun main(args: Array<String>) {
@@ -107,5 +123,13 @@ fun main(args: Array<String>) {
                 check(seen == checks.toLong())
             }
         }
+    }
+    // The `produce` table of scopes-bench (`--only produce`): per value.
+    val produced = if (n == 20_000) 100_000 else 1_000_000
+    measure("flow: $produced values through `produce` (RENDEZVOUS), per value", produced) {
+        produceRound(produced, Channel.RENDEZVOUS)
+    }
+    measure("flow: $produced values through `produce` (capacity 64), per value", produced) {
+        produceRound(produced, 64)
     }
 }
