@@ -248,3 +248,30 @@ fn every_subscriber_sees_every_value_in_order_per_emitter() {
         }
     });
 }
+
+/// Found by a fuzzer: at a rendezvous, a subscriber that took the head emitter's value is sent
+/// back for the next one when that emitter is cancelled, and must be woken for it.
+#[test]
+fn a_cancelled_rendezvous_emitter_wakes_the_subscribers_that_took_its_value() {
+    block_on(async {
+        let events = MutableSharedFlow::<u32>::new();
+        let mut a = events.subscribe();
+        let mut b = events.subscribe();
+        let mut first = events.emit(0);
+        assert!(poll_once(&mut first).await.is_pending());
+        assert_eq!(a.next().await, Some(0));
+        let mut second = events.emit(1);
+        assert!(poll_once(&mut second).await.is_pending(), "queued behind the first");
+        // `a` waits in a task of its own: only a wake-up brings it back.
+        let a_task = tokio::spawn(async move { a.next().await });
+        for _ in 0..3 {
+            tokio::task::yield_now().await; // `a` runs and parks: it took 0 already
+        }
+        assert!(!a_task.is_finished());
+        drop(first); // cancelled: b never took 0
+        assert_eq!(b.next().await, Some(1));
+        let got = tokio::time::timeout(LIMIT, a_task).await;
+        assert_eq!(got.expect("a is woken for 1").unwrap(), Some(1));
+        assert!(poll_once(&mut second).await.is_ready());
+    });
+}

@@ -619,22 +619,26 @@ impl<T> Drop for Emit<T> {
         let EmitPhase::Queued(id) = self.phase else {
             return;
         };
-        // Cancelled while waiting: the value leaves the queue (and a rendezvous value leaves
-        // the subscribers that took it already behind).
-        let mut state = lock(&self.shared.state);
-        let Some(position) = state.emitters.iter().position(|e| e.id == id) else {
-            return;
-        };
-        let removed = state.emitters.remove(position);
-        if position == 0 && self.shared.capacity == 0 {
-            let tail = state.tail();
-            for subscriber in state.subscribers.iter_mut() {
-                subscriber.index = subscriber.index.min(tail);
+        // Cancelled while waiting: the value leaves the queue. At a rendezvous, the
+        // subscribers that took it already go back for the next emitter's value, and are woken
+        // for it: nothing else would wake them.
+        let mut after = After::new();
+        {
+            let mut state = lock(&self.shared.state);
+            let Some(position) = state.emitters.iter().position(|e| e.id == id) else {
+                return;
+            };
+            after.dropped.extend(state.emitters.remove(position).map(|e| e.value));
+            if position == 0 && self.shared.capacity == 0 {
+                let tail = state.tail();
+                for subscriber in state.subscribers.iter_mut() {
+                    subscriber.index = subscriber.index.min(tail);
+                }
+                state.rescan_slowest();
+                state.wake_subscribers(&mut after);
             }
-            state.rescan_slowest();
         }
-        drop(state);
-        drop(removed);
+        after.run();
     }
 }
 
