@@ -143,7 +143,7 @@ mod tests {
     use super::*;
 
     /// Records every state a UI collector sees, with the virtual time it saw it at.
-    fn record<T: Clone + PartialEq + Send + 'static>(
+    fn record<T: Clone + PartialEq + Send + Sync + 'static>(
         scope: &scopes::test::TestScope,
         flow: StateFlow<T>,
     ) -> Arc<Mutex<Vec<(Duration, T)>>> {

@@ -261,7 +261,10 @@ fn a_cancelled_rendezvous_emitter_wakes_the_subscribers_that_took_its_value() {
         assert!(poll_once(&mut first).await.is_pending());
         assert_eq!(a.next().await, Some(0));
         let mut second = events.emit(1);
-        assert!(poll_once(&mut second).await.is_pending(), "queued behind the first");
+        assert!(
+            poll_once(&mut second).await.is_pending(),
+            "queued behind the first"
+        );
         // `a` waits in a task of its own: only a wake-up brings it back.
         let a_task = tokio::spawn(async move { a.next().await });
         for _ in 0..3 {

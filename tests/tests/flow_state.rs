@@ -206,3 +206,51 @@ fn polling_is_cancel_safe() {
         assert_eq!(subscription.next().await, Some(7));
     });
 }
+
+/// A value whose `Clone` panics when told to, and that counts its clones.
+#[derive(Debug, PartialEq)]
+struct Fragile(u32);
+
+static CLONES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PANIC_ON_CLONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        CLONES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if PANIC_ON_CLONE.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("clone broke");
+        }
+        Fragile(self.0)
+    }
+}
+
+#[test]
+fn a_set_clones_nothing_a_delivery_clones_once_and_a_panicking_clone_loses_nothing() {
+    use std::sync::atomic::Ordering::SeqCst;
+    block_on(async {
+        let flow = MutableStateFlow::new(Fragile(0));
+        CLONES.store(0, SeqCst);
+        for n in 1..=100 {
+            flow.set_value(Fragile(n));
+        }
+        assert_eq!(
+            CLONES.load(SeqCst),
+            0,
+            "no subscriber: a set copies nothing"
+        );
+        let mut subscription = flow.subscribe();
+        assert_eq!(subscription.next().await, Some(Fragile(100)));
+        assert_eq!(CLONES.load(SeqCst), 1, "one clone per delivery");
+        flow.set_value(Fragile(101));
+        PANIC_ON_CLONE.store(true, SeqCst);
+        let broken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures::FutureExt::now_or_never(subscription.next())
+        }));
+        assert!(broken.is_err(), "the delivery's clone panicked");
+        assert_eq!(
+            subscription.next().await,
+            Some(Fragile(101)),
+            "and the value is not lost"
+        );
+    });
+}

@@ -27,7 +27,8 @@
 //! every subscriber has taken its value, which they take from the emitter itself.
 //!
 //! One mutex guards it all; no user code but `Clone` of a value runs under it, and wakers are
-//! woken after it is released.
+//! woken after it is released (but for those of the subscription count's subscribers: counts
+//! are published under it, to land in order).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -628,7 +629,9 @@ impl<T> Drop for Emit<T> {
             let Some(position) = state.emitters.iter().position(|e| e.id == id) else {
                 return;
             };
-            after.dropped.extend(state.emitters.remove(position).map(|e| e.value));
+            after
+                .dropped
+                .extend(state.emitters.remove(position).map(|e| e.value));
             if position == 0 && self.shared.capacity == 0 {
                 let tail = state.tail();
                 for subscriber in state.subscribers.iter_mut() {

@@ -19,9 +19,13 @@
 //!   ends while the flow lives; once every `MutableStateFlow` and `StateFlow` handle is gone it
 //!   ends after its last unseen value.
 //! - A subscriber counts from the moment `subscribe()` returns, until it is dropped.
-//! - No lock is held while user code runs (`PartialEq`, `Clone`, an update function) except
-//!   for the flow's own lock around comparisons and clones of its value, and no lock is held
-//!   across an `.await`; wakers are woken after the lock is released.
+//! - User code that runs under the flow's lock: comparisons and clones of its value, and an
+//!   update function (so an update must not touch its own flow). No lock is held across an
+//!   `.await`. Subscribers are woken after the lock is released; subscribers of the
+//!   subscription count are woken under it, since counts are published under it to land in
+//!   order.
+//! - The value is kept behind an `Arc`: a set clones nothing, and a delivery clones the value
+//!   once (for the subscriber). A panicking `Clone` or `PartialEq` leaves the flow as it was.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -71,7 +75,8 @@ struct Shared<T> {
 }
 
 struct State<T> {
-    value: T,
+    /// Shared with the subscribers' `last`, so that remembering what they saw copies nothing.
+    value: Arc<T>,
     version: u64,
     subscribers: Slab<Subscriber<T>>,
     /// Handles (`MutableStateFlow`, `StateFlow`) alive: at 0 the subscribers end.
@@ -90,7 +95,7 @@ struct Subscriber<T> {
     queue: VecDeque<T>,
     /// The value it yielded last, for a flow that conflates: a value set away and back
     /// (1 → 2 → 1) between two polls is no new value to it (kotlinx's collector compares too).
-    last: Option<T>,
+    last: Option<Arc<T>>,
 }
 
 impl<T: Clone + PartialEq + Send + 'static> MutableStateFlow<T> {
@@ -108,7 +113,7 @@ impl<T: Clone + PartialEq + Send + 'static> MutableStateFlow<T> {
         MutableStateFlow {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
-                    value: initial,
+                    value: Arc::new(initial),
                     version: 0,
                     subscribers: Slab::default(),
                     handles: 1,
@@ -173,25 +178,42 @@ impl<T: Clone + PartialEq + Send + 'static> Shared<T> {
         let (result, wake, dropped) = {
             let mut state = lock(&self.state);
             let (new, result) = f(&state.value);
-            if new == state.value {
-                (result, Vec::new(), Some(new))
+            if new == *state.value {
+                (result, Vec::new(), Dropped::Refused(new))
             } else {
-                let old = std::mem::replace(&mut state.value, new);
+                // A flow that does not conflate (a count) queues the value for each
+                // subscriber: cloned before anything changes, so a panicking clone changes
+                // nothing. A conflating one clones nothing here.
+                let queued: Vec<T> = if self.queued {
+                    let n = state
+                        .subscribers
+                        .iter()
+                        .filter(|s| s.seen.is_some())
+                        .count();
+                    (0..n).map(|_| new.clone()).collect()
+                } else {
+                    Vec::new()
+                };
+                let old = std::mem::replace(&mut state.value, Arc::new(new));
                 state.version += 1;
                 let mut wake = Vec::new();
-                let queued = self.queued;
-                let value = state.value.clone();
+                let mut queued = queued.into_iter();
                 for subscriber in state.subscribers.iter_mut() {
-                    if queued && subscriber.seen.is_some() {
-                        subscriber.queue.push_back(value.clone());
+                    if subscriber.seen.is_some() {
+                        if let Some(value) = queued.next() {
+                            subscriber.queue.push_back(value);
+                        }
                     }
                     wake.extend(subscriber.waker.take());
                 }
-                (result, wake, Some(old))
+                (result, wake, Dropped::Replaced(old))
             }
         };
         // The old (or refused) value is the user's: dropped outside the lock.
-        drop(dropped);
+        match dropped {
+            Dropped::Refused(value) => drop(value),
+            Dropped::Replaced(value) => drop(value),
+        }
         for waker in wake {
             crate::user::wake(|| waker.wake());
         }
@@ -224,7 +246,8 @@ impl<T: Clone + PartialEq + Send + 'static> Shared<T> {
     }
 
     fn value(&self) -> T {
-        lock(&self.state).value.clone()
+        let value = lock(&self.state).value.clone();
+        T::clone(&value)
     }
 }
 
@@ -280,6 +303,12 @@ impl<T> Clone for StateFlow<T> {
             shared: self.shared.clone(),
         }
     }
+}
+
+/// What a modification leaves to drop after the lock: the refused new value or the old one.
+enum Dropped<T> {
+    Refused(T),
+    Replaced(Arc<T>),
 }
 
 impl<T> State<T> {
@@ -378,15 +407,21 @@ impl<T: Clone + PartialEq + Send + 'static> Stream for StateSubscription<T> {
             return Poll::Ready(Some(value));
         }
         if subscriber.seen != Some(version) {
-            subscriber.seen = Some(version);
-            if shared.queued {
-                return Poll::Ready(Some(state.value.clone()));
-            }
-            if subscriber.last.as_ref() != Some(&state.value) {
-                let value = state.value.clone();
-                subscriber.last = Some(value.clone());
+            let current = &state.value;
+            let repeated = subscriber
+                .last
+                .as_ref()
+                .is_some_and(|last| Arc::ptr_eq(last, current) || **last == **current);
+            if shared.queued || !repeated {
+                // Cloned before it is marked seen: a panicking clone leaves it to the next poll.
+                let value = T::clone(current);
+                subscriber.seen = Some(version);
+                if !shared.queued {
+                    subscriber.last = Some(current.clone());
+                }
                 return Poll::Ready(Some(value));
             }
+            subscriber.seen = Some(version);
         }
         if !live {
             drop(guard);
