@@ -26,6 +26,47 @@
 //!
 //! A subscriber counts from the moment `subscribe()` returns, not from its first poll (a Rust
 //! stream does nothing until polled; kotlinx's collector subscribes before it first suspends).
+//!
+//! # Shared flows: the model
+//!
+//! A [`MutableSharedFlow`] keeps a buffer: the values its slowest subscriber has not taken yet,
+//! and the replay cache (the last `replay` values, which a new subscriber gets first). The
+//! buffer is *full* when it holds `replay + extra` values and the slowest subscriber still
+//! needs its oldest replay value; then [`BufferOverflow`] decides:
+//!
+//! - `Suspend`: `emit` waits (its value with it) until the slowest subscriber moves on;
+//!   waiting emitters get in in FIFO order, and one dropped while it waits takes its value
+//!   back. `try_emit` returns false.
+//! - `DropOldest`: the oldest value goes (subscribers behind it skip it).
+//! - `DropLatest`: the new value goes.
+//!
+//! With no subscribers nothing waits: the value enters the replay cache (or nothing, with no
+//! replay). With no buffer at all (`replay = extra = 0`, a *rendezvous*), `emit` waits until
+//! every subscriber has taken its value.
+//!
+//! # Sharing coroutines
+//!
+//! [`state_in`], [`share_in`] and [`launch_in`] launch one ordinary child of the scope: the
+//! scope's cancellation stops it, and an upstream failure (a panic) is its failure (it fails a
+//! regular scope, and reaches the handler under a supervisor); subscribers just see no new
+//! values. Dropping the returned flow does not stop the sharing; only the scope does, as in
+//! kotlinx. A Rust `Stream` is collected once, where kotlinx's cold `Flow` is collected anew
+//! at each start, so `state_in` and `share_in` take a function that makes the upstream, called
+//! at each (re)start.
+//!
+//! `WhileSubscribed` follows the subscriber count (every change, not the latest):
+//!
+//! ```text
+//!            count > 0                 count = 0 for stop_timeout
+//!   Idle ---------------> Running -----------------------------> Stopped
+//!    ^                       ^  |  count > 0 within stop_timeout     |  count = 0 for
+//!    |                       |  +---------- (keeps running)          |  replay_expiration:
+//!    |                       +--------------------- count > 0 -------+  reset (the initial
+//!    +------------------------------------------------------------------+  value, no replay)
+//! ```
+//!
+//! Its timeouts are `with_timeout`s on the sharing coroutine's clock, so a `scopes::test` test
+//! steps them in virtual time.
 
 mod produce;
 mod shared;

@@ -68,7 +68,7 @@ impl fmt::Display for SharedFlowConfigError {
 impl std::error::Error for SharedFlowConfigError {}
 
 /// Values broadcast to every subscriber: kotlinx's `MutableSharedFlow`. Cheap to clone;
-/// clones are the same flow. See the [module docs](self) for the model.
+/// clones are the same flow. See [the model](crate::flow#shared-flows-the-model).
 ///
 /// ```
 /// use futures::StreamExt;

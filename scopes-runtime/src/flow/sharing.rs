@@ -94,7 +94,7 @@ where
 
 /// A [`StateFlow`] that holds `initial`, then the latest item of the upstream that `upstream`
 /// makes, collected by a child coroutine of `scope` as `started` says. See the
-/// [module docs](self) for failures and for `WhileSubscribed`.
+/// [flow module docs](crate::flow#sharing-coroutines) for failures and for `WhileSubscribed`.
 ///
 /// ```
 /// use futures::StreamExt;
@@ -143,7 +143,8 @@ where
 /// coroutine of `scope` as `started` says, replaying the last `replay` to new subscribers
 /// (kotlinx's `shareIn`: the flow buffers `64 - replay` more, at least 0, and a full buffer
 /// makes the sharing coroutine wait for the slowest subscriber). `WhileSubscribed`'s replay
-/// expiration empties the replay cache. See the [module docs](self).
+/// expiration empties the replay cache. See the
+/// [flow module docs](crate::flow#sharing-coroutines).
 ///
 /// ```
 /// use futures::StreamExt;

@@ -3,7 +3,7 @@
 //! A test runs on a thread of its own, in `block_on` of a current-thread tokio runtime whose
 //! clock starts paused. The scheduler is what that `block_on` drives (the [`Driver`]): a ready
 //! queue of our own tasks (`dispatcher::task::Task`), run one at a time on the test thread. Every
-//! dispatcher a coroutine of the test names resolves to that queue (`redirect`), so the whole
+//! dispatcher a coroutine of the test names resolves to that queue (`dispatcher/in_test.rs`), so the whole
 //! test is one thread, and tokio's paused clock is the test's virtual time: when nothing is
 //! ready, the runtime parks, and a paused clock jumps to the next timer instead of waiting.
 //!
