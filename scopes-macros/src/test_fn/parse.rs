@@ -163,6 +163,14 @@ pub(crate) fn validate(function: ItemFn) -> syn::Result<TestFn> {
             ),
         }
     }
+    if let syn::ReturnType::Type(_, ty) = &sig.output {
+        if returns_a_value(ty) {
+            errors.at(
+                ty,
+                "a `#[scopes::test]` function returns `()` or `Result<(), E>` (an `Err` fails the test), not a value: assert on the value in the body instead",
+            );
+        }
+    }
     if let Some(test) = function.attrs.iter().find(|a| is_test_attr(a)) {
         errors.at(
             test,
@@ -174,6 +182,28 @@ pub(crate) fn validate(function: ItemFn) -> syn::Result<TestFn> {
         function,
         scope_param,
     })
+}
+
+/// True for a return type that is plainly a value, not `()` nor a `Result` (by any alias the
+/// macro cannot see through, which the compiler then checks): a tuple other than `()`, a
+/// reference, an array or slice, or a primitive, `String`, `Vec`, `Option`, `Box` or a map.
+fn returns_a_value(ty: &Type) -> bool {
+    const VALUES: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64", "String", "Vec", "Option", "Box", "HashMap",
+        "BTreeMap", "HashSet", "BTreeSet",
+    ];
+    match ty {
+        Type::Tuple(tuple) => !tuple.elems.is_empty(),
+        Type::Reference(_) | Type::Array(_) | Type::Slice(_) => true,
+        Type::Paren(inner) => returns_a_value(&inner.elem),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| VALUES.contains(&last.ident.to_string().as_str())),
+        _ => false,
+    }
 }
 
 /// `#[test]`, or the same attribute by a path (`#[core::prelude::v1::test]`), or another test
