@@ -278,3 +278,38 @@ fn a_cancelled_rendezvous_emitter_wakes_the_subscribers_that_took_its_value() {
         assert!(poll_once(&mut second).await.is_ready());
     });
 }
+
+/// A subscriber ahead of the slowest takes several values per lock: nobody can tell, not the
+/// emitters (still held back by the slowest) nor the overflow rule.
+#[test]
+fn a_subscriber_ahead_of_the_slowest_sees_every_value_in_order_and_holds_nobody_back() {
+    block_on(async {
+        let events = flow(0, 4, BufferOverflow::Suspend);
+        let mut slow = events.subscribe();
+        let mut fast = events.subscribe();
+        for v in 1..=4 {
+            events.emit(v).await;
+        }
+        assert_eq!(slow.next().await, Some(1)); // now `fast` is behind: the slowest
+        assert_eq!(fast.next().await, Some(1));
+        assert_eq!(fast.next().await, Some(2)); // ahead of `slow`: takes 2, 3, 4 at once
+        let mut fifth = events.emit(5);
+        assert!(poll_once(&mut fifth).await.is_ready(), "room: slow took 1");
+        let mut sixth = events.emit(6);
+        assert!(
+            poll_once(&mut sixth).await.is_pending(),
+            "full for slow (2..=5): fast's take-ahead freed nothing"
+        );
+        let rest: Vec<u32> = (&mut fast).take(3).collect().await;
+        assert_eq!(rest, [3, 4, 5]);
+        assert!(
+            poll_once(&mut sixth).await.is_pending(),
+            "still held back by slow"
+        );
+        assert_eq!(slow.next().await, Some(2));
+        assert!(poll_once(&mut sixth).await.is_ready());
+        let rest: Vec<u32> = (&mut slow).take(4).collect().await;
+        assert_eq!(rest, [3, 4, 5, 6]);
+        assert_eq!(fast.next().await, Some(6));
+    });
+}

@@ -359,6 +359,7 @@ impl<T: Clone + Send + 'static> Shared<T> {
         SharedSubscription {
             shared: self.clone(),
             key: Some(key),
+            ahead: VecDeque::new(),
         }
     }
 
@@ -661,7 +662,17 @@ impl<T> fmt::Debug for Emit<T> {
 pub struct SharedSubscription<T> {
     shared: Arc<Shared<T>>,
     key: Option<usize>,
+    /// Values taken ahead, at most `TAKE_AHEAD`: a subscriber that is not the slowest frees no
+    /// room by taking, so it may take several values under one lock without changing what any
+    /// emitter or overflow rule sees (drops only ever touch values before the slowest one).
+    ahead: VecDeque<T>,
 }
+
+// Values are moved in and out, never pinned.
+impl<T> Unpin for SharedSubscription<T> {}
+
+/// How many values a subscriber that is not the slowest takes under one lock.
+const TAKE_AHEAD: u64 = 16;
 
 impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
     type Item = T;
@@ -670,8 +681,12 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
         let Some(key) = self.key else {
             return Poll::Ready(None);
         };
+        if let Some(value) = self.ahead.pop_front() {
+            return Poll::Ready(Some(value));
+        }
         let shared = self.shared.clone();
         let mut after = After::new();
+        let mut ahead = VecDeque::new();
         let poll = {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;
@@ -683,7 +698,16 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
                 .get_mut(key)
                 .expect("a subscription's slot lives until it is dropped");
             let index = subscriber.index;
-            if index < tail {
+            let slowest = state.slowest.is_none_or(|slowest| index <= slowest);
+            if index < tail && !slowest {
+                // Not the slowest: take what is there, up to `TAKE_AHEAD`, with one lock.
+                let end = tail.min(index + TAKE_AHEAD);
+                let from = (index - head) as usize;
+                let to = (end - head) as usize;
+                ahead.extend(state.buffer.range(from..to).cloned());
+                subscriber.index = end;
+                Poll::Ready(ahead.pop_front())
+            } else if index < tail {
                 let value = state.buffer[(index - head) as usize].clone();
                 subscriber.index += 1;
                 state.moved_on(index);
@@ -703,6 +727,7 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
             }
         };
         after.run();
+        self.ahead = ahead;
         if let Poll::Ready(None) = poll {
             self.end();
         }
