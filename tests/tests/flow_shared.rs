@@ -313,3 +313,38 @@ fn a_subscriber_ahead_of_the_slowest_sees_every_value_in_order_and_holds_nobody_
         assert_eq!(fast.next().await, Some(6));
     });
 }
+
+/// Values taken ahead still count as not taken for the flow: a subscriber that becomes the
+/// slowest (the slower one left) holds emitters back exactly as if it took one at a time.
+#[test]
+fn values_taken_ahead_hold_emitters_back_until_delivered() {
+    block_on(async {
+        let events = flow(0, 4, BufferOverflow::Suspend);
+        let slow = events.subscribe();
+        let mut fast = events.subscribe();
+        for v in 1..=4 {
+            events.emit(v).await;
+        }
+        assert_eq!(fast.next().await, Some(1));
+        assert_eq!(fast.next().await, Some(2)); // ahead of `slow`: takes 3 and 4 with it
+        drop(slow); // now `fast` is the slowest, having delivered 1 and 2
+        for v in 5..=6 {
+            let mut emit = events.emit(v);
+            assert!(
+                poll_once(&mut emit).await.is_ready(),
+                "{v} fits beside 3 and 4"
+            );
+        }
+        let mut seventh = events.emit(7);
+        assert!(
+            poll_once(&mut seventh).await.is_pending(),
+            "full: 3, 4, 5, 6 are not delivered yet"
+        );
+        assert_eq!(fast.next().await, Some(3));
+        assert_eq!(fast.next().await, Some(4));
+        assert_eq!(fast.next().await, Some(5));
+        assert!(poll_once(&mut seventh).await.is_ready());
+        let rest: Vec<u32> = (&mut fast).take(2).collect().await;
+        assert_eq!(rest, [6, 7]);
+    });
+}

@@ -120,8 +120,20 @@ struct State<T> {
 }
 
 struct Subscriber {
+    /// The next value it takes from the buffer.
     index: u64,
+    /// Values it took ahead (see `TAKE_AHEAD`) and may not have delivered yet: for the flow's
+    /// backpressure it is still at `index - pending`, so that emitters and drops treat it as
+    /// kotlinx would a subscriber that took one value at a time.
+    pending: u64,
     waker: Option<Waker>,
+}
+
+impl Subscriber {
+    /// The index the flow counts it at: what it has surely delivered.
+    fn at(&self) -> u64 {
+        self.index - self.pending
+    }
 }
 
 struct Emitter<T> {
@@ -266,12 +278,12 @@ impl<T> State<T> {
 
     /// Finds the slowest subscriber again, after indices moved.
     fn rescan_slowest(&mut self) {
-        let slowest = self.subscribers.iter().map(|s| s.index).min();
+        let slowest = self.subscribers.iter().map(Subscriber::at).min();
         self.slowest = slowest;
         self.at_slowest = slowest.map_or(0, |slowest| {
             self.subscribers
                 .iter()
-                .filter(|s| s.index == slowest)
+                .filter(|s| s.at() == slowest)
                 .count()
         });
     }
@@ -350,7 +362,11 @@ impl<T: Clone + Send + 'static> Shared<T> {
         let key = {
             let mut state = lock(&self.state);
             let index = state.replay_start;
-            let key = state.subscribers.insert(Subscriber { index, waker: None });
+            let key = state.subscribers.insert(Subscriber {
+                index,
+                pending: 0,
+                waker: None,
+            });
             state.rescan_slowest();
             let count = state.subscribers.len();
             state.count.set_value(count);
@@ -427,7 +443,14 @@ impl<T> Shared<T> {
             let head = state.head;
             state.replay_start = state.replay_start.max(head);
             for subscriber in state.subscribers.iter_mut() {
-                subscriber.index = subscriber.index.max(head);
+                // Behind the new head, it skips the dropped value (values it took ahead
+                // already are its own).
+                if subscriber.index < head {
+                    subscriber.index = head;
+                    subscriber.pending = 0;
+                } else if subscriber.at() < head {
+                    subscriber.pending = subscriber.index - head;
+                }
             }
             state.rescan_slowest();
         }
@@ -636,7 +659,9 @@ impl<T> Drop for Emit<T> {
             if position == 0 && self.shared.capacity == 0 {
                 let tail = state.tail();
                 for subscriber in state.subscribers.iter_mut() {
+                    // (A rendezvous has no buffer: nobody took anything ahead.)
                     subscriber.index = subscriber.index.min(tail);
+                    subscriber.pending = 0;
                 }
                 state.rescan_slowest();
                 state.wake_subscribers(&mut after);
@@ -690,14 +715,25 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
         let poll = {
             let mut guard = lock(&shared.state);
             let state = &mut *guard;
-            let tail = state.tail();
-            let head = state.head;
             let live = state.handles > 0;
             let subscriber = state
                 .subscribers
                 .get_mut(key)
                 .expect("a subscription's slot lives until it is dropped");
             let index = subscriber.index;
+            // Its own values taken ahead are delivered (this poll found none left): the flow
+            // counts it where it is now, which may free room (and let emitters in).
+            let counted_at = subscriber.at();
+            subscriber.pending = 0;
+            if counted_at != index {
+                state.moved_on(counted_at);
+                shared.trim_locked(state, &mut after);
+            }
+            let (tail, head) = (state.tail(), state.head);
+            let subscriber = state
+                .subscribers
+                .get_mut(key)
+                .expect("a subscription's slot lives until it is dropped");
             let slowest = state.slowest.is_none_or(|slowest| index <= slowest);
             if index < tail && !slowest {
                 // Not the slowest: take what is there, up to `TAKE_AHEAD`, with one lock.
@@ -706,6 +742,7 @@ impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
                 let to = (end - head) as usize;
                 ahead.extend(state.buffer.range(from..to).cloned());
                 subscriber.index = end;
+                subscriber.pending = end - index - 1;
                 Poll::Ready(ahead.pop_front())
             } else if index < tail {
                 let value = state.buffer[(index - head) as usize].clone();
