@@ -56,3 +56,10 @@ pub(crate) fn call_handler(
 pub(crate) fn wake(f: impl FnOnce()) {
     call_handler(CoroutineContext::new, "a waker panicked", None, f);
 }
+
+/// Wakes each of `wakers` through [`wake`]: for the wakers a lock was released to wake.
+pub(crate) fn wake_all(wakers: impl IntoIterator<Item = std::task::Waker>) {
+    for waker in wakers {
+        wake(|| waker.wake());
+    }
+}

@@ -147,9 +147,7 @@ impl<T> Channel<T> {
             let senders = state.senders.iter_mut().filter_map(|s| s.waker.take());
             senders.chain(state.receiver.take()).collect()
         };
-        for waker in wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
     }
 
     fn limit(&self) -> Option<usize> {
@@ -268,9 +266,7 @@ impl<T: Send + 'static> ChannelSender<T> {
             }
         };
         drop(replaced);
-        if let Some(waker) = wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
         result
     }
 }
@@ -323,9 +319,7 @@ impl<T: Send + 'static> Future for Sending<T> {
                         // A rendezvous value is there for the taking.
                         let receiver = state.receiver.take();
                         drop(state);
-                        if let Some(waker) = receiver {
-                            crate::user::wake(|| waker.wake());
-                        }
+                        crate::user::wake_all(receiver);
                         this.phase = SendPhase::Waiting(id);
                         Poll::Pending
                     }
@@ -419,9 +413,7 @@ impl<T: Send + 'static> Stream for Produced<T> {
                 }
             }
         };
-        for waker in wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
         poll
     }
 }
@@ -441,9 +433,7 @@ impl<T> Drop for Produced<T> {
             (queue, wakers)
         };
         drop(queue);
-        for waker in wakers {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wakers);
         self.producer.cancel();
     }
 }

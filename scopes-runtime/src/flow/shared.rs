@@ -159,9 +159,7 @@ impl<T> After<T> {
 
     fn run(self) {
         drop(self.dropped);
-        for waker in self.wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(self.wake);
     }
 }
 
@@ -528,9 +526,7 @@ impl<T> Shared<T> {
                 .filter_map(|s| s.waker.take())
                 .collect()
         };
-        for waker in wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
     }
 }
 

@@ -214,9 +214,7 @@ impl<T: Clone + PartialEq + Send + 'static> Shared<T> {
             Dropped::Refused(value) => drop(value),
             Dropped::Replaced(value) => drop(value),
         }
-        for waker in wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
         result
     }
 
@@ -334,9 +332,7 @@ impl<T> Shared<T> {
                 .filter_map(|s| s.waker.take())
                 .collect()
         };
-        for waker in wake {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(wake);
     }
 }
 

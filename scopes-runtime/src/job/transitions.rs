@@ -414,9 +414,7 @@ impl Link {
                 Listener::Waker(waker) => wakers.push(waker),
             }
         }
-        for waker in waiter.into_iter().chain(wakers) {
-            user::wake(|| waker.wake());
-        }
+        user::wake_all(waiter.into_iter().chain(wakers));
     }
 
     /// Takes a final `child` off the list of children. Returns true if this job may be final

@@ -314,9 +314,7 @@ impl TestScheduler {
                 }
             }
         };
-        for waker in released {
-            crate::user::wake(|| waker.wake());
-        }
+        crate::user::wake_all(released);
         IdleStep::Released
     }
 
