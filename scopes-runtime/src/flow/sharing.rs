@@ -36,7 +36,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::shared::{BufferOverflow, MutableSharedFlow, SharedFlow};
-use super::state::{MutableStateFlow, StateFlow};
+use super::state::{MutableStateFlow, StateFlow, StateSubscription};
 use crate::builders::with_timeout_or_none;
 use crate::coroutine::{Coroutine, CoroutineStart};
 use crate::scope::{CoroutineScope, current_scope};
@@ -248,15 +248,13 @@ where
 {
     let collect = |stream: S, sink: K| stream.for_each(move |item| sink.clone().put(item));
     let state = sink.clone();
+    let mut counts = state.subscription_count().subscribe();
     let (stop_timeout, replay_expiration) = match started {
         SharingStarted::Eagerly => return collect(upstream(), sink).await,
         SharingStarted::Lazily => {
-            let mut counts = state.subscription_count().subscribe();
-            while let Some(count) = counts.next().await {
-                if count > 0 {
-                    drop(counts);
-                    return collect(upstream(), sink).await;
-                }
+            if next_count(&mut counts, |n| n > 0).await.is_some() {
+                drop(counts);
+                collect(upstream(), sink).await;
             }
             return;
         }
@@ -265,55 +263,52 @@ where
             replay_expiration,
         } => (stop_timeout, replay_expiration),
     };
-    let counts = state.subscription_count();
-    let mut counts = counts.subscribe();
-    let mut count = 0;
+    // Set when a subscriber came while stopped: no need to wait for one.
+    let mut subscribed = false;
     loop {
         // Idle or stopped: wait for a subscriber.
-        while count == 0 {
-            match counts.next().await {
-                Some(next) => count = next,
-                None => return,
-            }
+        if !subscribed && next_count(&mut counts, |n| n > 0).await.is_none() {
+            return;
         }
         // Running: the upstream as a child of this coroutine, so it ends with it.
         let running = current_scope().launch(collect(upstream(), state.clone()));
         loop {
-            while count > 0 {
-                match counts.next().await {
-                    Some(next) => count = next,
-                    None => return,
-                }
+            if next_count(&mut counts, |n| n == 0).await.is_none() {
+                return;
             }
             // The last subscriber left: keep running for `stop_timeout`.
-            let back = with_timeout_or_none(stop_timeout, async {
-                while let Some(next) = counts.next().await {
-                    if next > 0 {
-                        return next;
-                    }
-                }
-                0
-            });
-            match back.await {
-                Ok(Some(next)) if next > 0 => count = next,
-                _ => break,
+            if !subscriber_within(stop_timeout, &mut counts).await {
+                break;
             }
         }
         running.cancel_and_join().await;
         // Stopped: the value expires `replay_expiration` later, unless a subscriber comes.
-        if replay_expiration != Duration::MAX {
-            let back = with_timeout_or_none(replay_expiration, async {
-                while let Some(next) = counts.next().await {
-                    if next > 0 {
-                        return next;
-                    }
-                }
-                0
-            });
-            match back.await {
-                Ok(Some(next)) if next > 0 => count = next,
-                _ => state.expire(),
-            }
+        subscribed = replay_expiration != Duration::MAX
+            && subscriber_within(replay_expiration, &mut counts).await;
+        if replay_expiration != Duration::MAX && !subscribed {
+            state.expire();
         }
     }
+}
+
+/// The next subscriber count that `wanted` accepts; `None` once the flow is gone.
+async fn next_count(
+    counts: &mut StateSubscription<usize>,
+    wanted: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    while let Some(count) = counts.next().await {
+        if wanted(count) {
+            return Some(count);
+        }
+    }
+    None
+}
+
+/// True if a subscriber comes within `limit` (on the coroutine's clock).
+async fn subscriber_within(limit: Duration, counts: &mut StateSubscription<usize>) -> bool {
+    matches!(
+        with_timeout_or_none(limit, async { next_count(counts, |n| n > 0).await.unwrap_or(0) })
+            .await,
+        Ok(Some(n)) if n > 0
+    )
 }
