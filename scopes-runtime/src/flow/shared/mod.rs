@@ -32,16 +32,18 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
-
-use futures::Stream;
+use std::task::Waker;
 
 use super::state::{MutableStateFlow, StateFlow};
+
+mod emit;
+mod subscription;
+
 use crate::job::Slab;
 use crate::sync::lock_std as lock;
+pub use emit::Emit;
+pub use subscription::SharedSubscription;
 
 /// What a full buffer does to a new value (kotlinx's `BufferOverflow`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -233,10 +235,7 @@ impl<T: Clone + Send + 'static> MutableSharedFlow<T> {
     /// Emits `value`, waiting while the buffer is full under `Suspend` (behind the emitters
     /// already waiting). Dropping the future while it waits takes the value back.
     pub fn emit(&self, value: T) -> Emit<T> {
-        Emit {
-            shared: self.shared.clone(),
-            phase: EmitPhase::Start(Some(value)),
-        }
+        Emit::new(self.shared.clone(), value)
     }
 
     /// Empties the replay cache (subscribers still get what they have not taken).
@@ -370,11 +369,7 @@ impl<T: Clone + Send + 'static> Shared<T> {
             state.count.set_value(count);
             key
         };
-        SharedSubscription {
-            shared: self.clone(),
-            key: Some(key),
-            ahead: VecDeque::new(),
-        }
+        SharedSubscription::new(self.clone(), key)
     }
 
     fn replay_cache(&self) -> Vec<T> {
@@ -561,246 +556,5 @@ impl<T> fmt::Debug for SharedFlow<T> {
         f.debug_struct("SharedFlow")
             .field("replay", &self.shared.replay)
             .finish_non_exhaustive()
-    }
-}
-
-/// The future of [`MutableSharedFlow::emit`].
-#[must_use = "an emit does nothing unless awaited"]
-pub struct Emit<T> {
-    shared: Arc<Shared<T>>,
-    phase: EmitPhase<T>,
-}
-
-// The value is moved in and out, never pinned.
-impl<T> Unpin for Emit<T> {}
-
-enum EmitPhase<T> {
-    /// Not polled yet: the value is still here.
-    Start(Option<T>),
-    /// Waiting in the flow's queue of emitters, with this id.
-    Queued(u64),
-    Done,
-}
-
-impl<T: Clone + Send + 'static> Future for Emit<T> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let mut after = After::new();
-        let poll = {
-            let mut state = lock(&this.shared.state);
-            match &mut this.phase {
-                EmitPhase::Start(value) => {
-                    let value = value.take().expect("a started emit holds its value");
-                    match this.shared.try_emit_locked(&mut state, value, &mut after) {
-                        Ok(()) => {
-                            this.phase = EmitPhase::Done;
-                            Poll::Ready(())
-                        }
-                        Err(value) => {
-                            let id = state.next_emitter;
-                            state.next_emitter += 1;
-                            state.emitters.push_back(Emitter {
-                                id,
-                                value,
-                                waker: Some(cx.waker().clone()),
-                            });
-                            // A rendezvous value is there for the taking.
-                            state.wake_subscribers(&mut after);
-                            this.phase = EmitPhase::Queued(id);
-                            Poll::Pending
-                        }
-                    }
-                }
-                EmitPhase::Queued(id) => {
-                    let id = *id;
-                    match state.emitters.iter_mut().find(|e| e.id == id) {
-                        Some(emitter) => {
-                            emitter.waker = Some(cx.waker().clone());
-                            Poll::Pending
-                        }
-                        // Delivered: it left the queue.
-                        None => {
-                            this.phase = EmitPhase::Done;
-                            Poll::Ready(())
-                        }
-                    }
-                }
-                EmitPhase::Done => Poll::Ready(()),
-            }
-        };
-        after.run();
-        poll
-    }
-}
-
-impl<T> Drop for Emit<T> {
-    fn drop(&mut self) {
-        let EmitPhase::Queued(id) = self.phase else {
-            return;
-        };
-        // Cancelled while waiting: the value leaves the queue. At a rendezvous, the
-        // subscribers that took it already go back for the next emitter's value, and are woken
-        // for it: nothing else would wake them.
-        let mut after = After::new();
-        {
-            let mut state = lock(&self.shared.state);
-            let Some(position) = state.emitters.iter().position(|e| e.id == id) else {
-                return;
-            };
-            after
-                .dropped
-                .extend(state.emitters.remove(position).map(|e| e.value));
-            if position == 0 && self.shared.capacity == 0 {
-                let tail = state.tail();
-                for subscriber in state.subscribers.iter_mut() {
-                    // (A rendezvous has no buffer: nobody took anything ahead.)
-                    subscriber.index = subscriber.index.min(tail);
-                    subscriber.pending = 0;
-                }
-                state.rescan_slowest();
-                state.wake_subscribers(&mut after);
-            }
-        }
-        after.run();
-    }
-}
-
-impl<T> fmt::Debug for Emit<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let phase = match self.phase {
-            EmitPhase::Start(_) => "start",
-            EmitPhase::Queued(_) => "waiting",
-            EmitPhase::Done => "done",
-        };
-        f.debug_struct("Emit").field("phase", &phase).finish()
-    }
-}
-
-/// A subscriber of a [`SharedFlow`]: see [`MutableSharedFlow::subscribe`].
-#[must_use = "a subscription does nothing unless polled (it counts as a subscriber meanwhile)"]
-pub struct SharedSubscription<T> {
-    shared: Arc<Shared<T>>,
-    key: Option<usize>,
-    /// Values taken ahead, at most `TAKE_AHEAD`: a subscriber that is not the slowest frees no
-    /// room by taking, so it may take several values under one lock without changing what any
-    /// emitter or overflow rule sees (drops only ever touch values before the slowest one).
-    ahead: VecDeque<T>,
-}
-
-// Values are moved in and out, never pinned.
-impl<T> Unpin for SharedSubscription<T> {}
-
-/// How many values a subscriber that is not the slowest takes under one lock.
-const TAKE_AHEAD: u64 = 16;
-
-impl<T: Clone + Send + 'static> Stream for SharedSubscription<T> {
-    type Item = T;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let Some(key) = self.key else {
-            return Poll::Ready(None);
-        };
-        if let Some(value) = self.ahead.pop_front() {
-            return Poll::Ready(Some(value));
-        }
-        let shared = self.shared.clone();
-        let mut after = After::new();
-        let mut ahead = VecDeque::new();
-        let poll = {
-            let mut guard = lock(&shared.state);
-            let state = &mut *guard;
-            let live = state.handles > 0;
-            let subscriber = state
-                .subscribers
-                .get_mut(key)
-                .expect("a subscription's slot lives until it is dropped");
-            let index = subscriber.index;
-            // Its own values taken ahead are delivered (this poll found none left): the flow
-            // counts it where it is now, which may free room (and let emitters in).
-            let counted_at = subscriber.at();
-            subscriber.pending = 0;
-            if counted_at != index {
-                state.moved_on(counted_at);
-                shared.trim_locked(state, &mut after);
-            }
-            let (tail, head) = (state.tail(), state.head);
-            let subscriber = state
-                .subscribers
-                .get_mut(key)
-                .expect("a subscription's slot lives until it is dropped");
-            let slowest = state.slowest.is_none_or(|slowest| index <= slowest);
-            if index < tail && !slowest {
-                // Not the slowest: take what is there, up to `TAKE_AHEAD`, with one lock.
-                let end = tail.min(index + TAKE_AHEAD);
-                let from = (index - head) as usize;
-                let to = (end - head) as usize;
-                ahead.extend(state.buffer.range(from..to).cloned());
-                subscriber.index = end;
-                subscriber.pending = end - index - 1;
-                Poll::Ready(ahead.pop_front())
-            } else if index < tail {
-                let value = state.buffer[(index - head) as usize].clone();
-                subscriber.index += 1;
-                state.moved_on(index);
-                shared.trim_locked(state, &mut after);
-                Poll::Ready(Some(value))
-            } else if shared.capacity == 0 && index == tail && !state.emitters.is_empty() {
-                let value = state.emitters[0].value.clone();
-                subscriber.index += 1;
-                state.moved_on(index);
-                shared.complete_rendezvous_locked(state, &mut after);
-                Poll::Ready(Some(value))
-            } else if !live {
-                Poll::Ready(None)
-            } else {
-                subscriber.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        };
-        after.run();
-        self.ahead = ahead;
-        if let Poll::Ready(None) = poll {
-            self.end();
-        }
-        poll
-    }
-}
-
-impl<T> SharedSubscription<T> {
-    fn end(&mut self) {
-        let Some(key) = self.key.take() else {
-            return;
-        };
-        let mut after = After::new();
-        {
-            let mut state = lock(&self.shared.state);
-            state.subscribers.remove(key);
-            state.rescan_slowest();
-            let count = state.subscribers.len();
-            state.count.set_value(count);
-            // What it held back may go, and waiting emitters may get in (or, at a
-            // rendezvous it was the last to hold, complete).
-            self.shared.trim_locked(&mut state, &mut after);
-            self.shared
-                .complete_rendezvous_locked(&mut state, &mut after);
-            state.wake_subscribers(&mut after);
-        }
-        after.run();
-    }
-}
-
-impl<T> Drop for SharedSubscription<T> {
-    fn drop(&mut self) {
-        self.end();
-    }
-}
-
-impl<T> fmt::Debug for SharedSubscription<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedSubscription")
-            .field("ended", &self.key.is_none())
-            .finish()
     }
 }
