@@ -27,7 +27,11 @@ pub(super) fn is_main_runtime(handle: &Handle) -> bool {
     MAIN.read()
         .unwrap_or_else(|p| p.into_inner())
         .as_ref()
-        .is_some_and(|main| main.handle().id() == handle.id())
+        .is_some_and(|main| match &*main.inner {
+            // Read in place: this runs at every launch on `default()`.
+            super::Inner::Main { handle: main, .. } => main.id() == handle.id(),
+            _ => false,
+        })
 }
 
 /// The installed main dispatcher, if any.
