@@ -151,3 +151,87 @@ fn a_cancelled_send_takes_its_value_back() {
         assert_eq!(got, [2], "the timed-out send's value is gone with it");
     });
 }
+
+const ALL: [Capacity; 4] = [
+    Capacity::Rendezvous,
+    Capacity::Buffered(2),
+    Capacity::Unlimited,
+    Capacity::Conflated,
+];
+
+#[test]
+fn the_stream_ends_after_the_producers_children_and_a_late_sender_is_refused() {
+    run_test(|scope| async move {
+        for capacity in ALL {
+            let (kept_tx, kept_rx) = tokio::sync::oneshot::channel();
+            let mut values = produce(&scope, capacity, move |tx| async move {
+                let child_tx = tx.clone();
+                // A child sends after the body returned: the stream waits for it.
+                current_scope().launch(async move {
+                    delay(Duration::from_secs(1)).await;
+                    child_tx.send(7u32).await?;
+                    Ok::<(), CoroutineError>(())
+                });
+                kept_tx.send(tx).ok();
+                Ok::<(), CoroutineError>(())
+            });
+            assert_eq!(values.next().await.unwrap().unwrap(), 7, "{capacity:?}");
+            assert!(values.next().await.is_none(), "{capacity:?}");
+            let late = kept_rx.await.unwrap();
+            assert!(
+                late.try_send(8).is_err(),
+                "{capacity:?}: the producer has ended"
+            );
+            assert!(late.send(9).await.is_err(), "{capacity:?}");
+        }
+    });
+}
+
+#[test]
+fn every_capacity_delivers_what_was_sent_before_a_failure_then_the_failure() {
+    run_test(|_| async move {
+        for capacity in ALL {
+            let owner = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| {}));
+            let mut values = produce(&owner, capacity, |tx| async move {
+                tx.try_send(1u32).ok();
+                Err::<(), CoroutineError>(CoroutineError::failed(std::io::Error::other("gone")))
+            });
+            let got: Vec<Result<u32, String>> = (&mut values)
+                .map(|item| item.map_err(|e| e.to_string()))
+                .collect()
+                .await;
+            let expected = if capacity == Capacity::Rendezvous {
+                // Nobody was waiting to take it: a rendezvous `try_send` is refused.
+                vec![Err("gone".to_owned())]
+            } else {
+                vec![Ok(1), Err("gone".to_owned())]
+            };
+            assert_eq!(got, expected, "{capacity:?}");
+        }
+    });
+}
+
+#[test]
+fn dropping_a_stream_refuses_a_waiting_sender_of_every_capacity() {
+    run_test(|scope| async move {
+        for capacity in [Capacity::Rendezvous, Capacity::Buffered(1)] {
+            let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+            let values = produce(&scope, capacity, move |tx| async move {
+                // Held outside the producer, so its cancellation does not stop this send.
+                let outside = tx.clone();
+                scopes::GlobalScope.launch(async move {
+                    let first = outside.send(1u32).await;
+                    let second = outside.send(2).await;
+                    result_tx.send((first.is_ok(), second.is_ok())).ok();
+                });
+                std::future::pending::<()>().await;
+                Ok::<(), CoroutineError>(())
+            });
+            scope.run_current().await;
+            drop(values);
+            let (first, second) = result_rx.await.unwrap();
+            let expected = capacity != Capacity::Rendezvous;
+            assert_eq!((first, second), (expected, false), "{capacity:?}");
+        }
+    });
+}
