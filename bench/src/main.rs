@@ -18,6 +18,7 @@
 
 mod flow;
 mod memory;
+mod shutdown;
 mod structure;
 
 #[cfg(feature = "mimalloc")]
@@ -368,7 +369,7 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|names| names.split(',').collect());
-    let tables: [(&str, &dyn Fn()); 16] = [
+    let tables: [(&str, &dyn Fn()); 17] = [
         ("launch", &|| structure::launch_join(&shared, plan)),
         ("tree", &|| structure::tree(&shared, plan)),
         ("cancel", &|| structure::cancel_tree(&shared, plan)),
@@ -387,6 +388,7 @@ fn main() {
         ("fan-out-8", &|| flow::shared_fan_out(&shared, plan, 8)),
         ("fan-out-64", &|| flow::shared_fan_out(&shared, plan, 64)),
         ("produce", &|| flow::produce_values(&shared, plan)),
+        ("shutdown", &|| shutdown::shutdown(&shared, plan)),
     ];
     if let Some(unknown) = only
         .iter()

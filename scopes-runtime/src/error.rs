@@ -392,6 +392,7 @@ plain_results!(
     std::time::Instant,
     std::path::PathBuf,
     std::thread::ThreadId,
+    crate::shutdown::ShutdownReport,
 );
 
 macro_rules! plain_generic_results {

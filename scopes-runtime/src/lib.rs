@@ -43,6 +43,7 @@ mod frame;
 mod global;
 mod job;
 mod scope;
+mod shutdown;
 mod sync;
 #[cfg(feature = "test-util")]
 pub mod test;
@@ -77,4 +78,5 @@ pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };
+pub use shutdown::ShutdownReport;
 pub use thread_local::{LocalSlot, ThreadLocalElement, thread_local_element};

@@ -213,6 +213,14 @@ impl Scope {
         job.complete();
         job.join().await;
     }
+
+    /// Cancels the scope's job (every coroutine in it) and waits until all of them are gone,
+    /// their cleanup included. Launches after it are cancelled at once.
+    pub async fn cancel_and_join(&self) {
+        let job = self.job();
+        job.cancel();
+        job.join().await;
+    }
 }
 
 impl Drop for Scope {

@@ -122,7 +122,7 @@ fn a_producer_panic_is_the_streams_last_item() {
         let owner = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| {}));
         let mut values = produce(&owner, Capacity::Rendezvous, |tx| async move {
             tx.send(1u8).await?;
-            if tx.try_send(2).is_err() {
+            if std::hint::black_box(true) {
                 panic!("producer broke");
             }
             Ok::<(), CoroutineError>(())
@@ -200,13 +200,9 @@ fn every_capacity_delivers_what_was_sent_before_a_failure_then_the_failure() {
                 .map(|item| item.map_err(|e| e.to_string()))
                 .collect()
                 .await;
-            let expected = if capacity == Capacity::Rendezvous {
-                // Nobody was waiting to take it: a rendezvous `try_send` is refused.
-                vec![Err("gone".to_owned())]
-            } else {
-                vec![Ok(1), Err("gone".to_owned())]
-            };
-            assert_eq!(got, expected, "{capacity:?}");
+            // The caller waits in `collect` before the producer runs, so even a rendezvous
+            // `try_send` finds a receiver to hand its value to.
+            assert_eq!(got, [Ok(1), Err("gone".to_owned())], "{capacity:?}");
         }
     });
 }
@@ -232,6 +228,97 @@ fn dropping_a_stream_refuses_a_waiting_sender_of_every_capacity() {
             let (first, second) = result_rx.await.unwrap();
             let expected = capacity != Capacity::Rendezvous;
             assert_eq!((first, second), (expected, false), "{capacity:?}");
+        }
+    });
+}
+
+#[test]
+fn try_send_tells_a_full_channel_from_a_closed_one() {
+    run_test(|scope| async move {
+        let owner = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| {}));
+        let mut values = produce(&owner, Capacity::Buffered(2), |tx| async move {
+            for i in 0..5u32 {
+                tx.try_send(i)?;
+            }
+            Ok::<(), CoroutineError>(())
+        });
+        let got: Vec<Result<u32, String>> = (&mut values)
+            .map(|item| item.map_err(|e| format!("{e} (cancellation: {})", e.is_cancellation())))
+            .collect()
+            .await;
+        assert_eq!(
+            got,
+            [
+                Ok(0),
+                Ok(1),
+                Err("the channel is full (cancellation: false)".to_owned())
+            ]
+        );
+        let (kept_tx, kept_rx) = tokio::sync::oneshot::channel();
+        let ended = produce(&scope, Capacity::Buffered(2), move |tx| async move {
+            kept_tx.send(tx).ok();
+            Ok::<(), CoroutineError>(())
+        });
+        let late = kept_rx.await.unwrap();
+        drop(ended);
+        assert!(matches!(
+            late.try_send(1),
+            Err(scopes::flow::TrySendError::Closed(1))
+        ));
+    });
+}
+
+#[test]
+fn a_rendezvous_try_send_succeeds_when_the_receiver_waits() {
+    run_test(|scope| async move {
+        let (go_tx, go) = tokio::sync::oneshot::channel::<()>();
+        let mut values = produce(&scope, Capacity::Rendezvous, move |tx| async move {
+            assert!(tx.try_send(0u32).is_err(), "nobody waits yet");
+            go.await.ok();
+            tx.try_send(1)?;
+            Ok::<(), CoroutineError>(())
+        });
+        scope.run_current().await;
+        let receiver = scope.async_(async move { values.next().await.map(Result::unwrap) });
+        scope.run_current().await;
+        go_tx.send(()).unwrap();
+        assert_eq!(receiver.await.unwrap(), Some(1));
+    });
+}
+
+/// A value whose drop panics (the user's own).
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("a bomb went off");
+        }
+    }
+}
+
+#[test]
+fn a_value_whose_drop_panics_does_not_keep_the_producer_running_when_the_stream_is_dropped() {
+    run_test(|scope| async move {
+        for capacity in ALL {
+            let values = produce(&scope, capacity, |tx| async move {
+                if let Err(refused) = tx.try_send(Bomb) {
+                    // A rendezvous with nobody waiting: not this test's subject.
+                    std::mem::forget(refused);
+                }
+                std::future::pending::<()>().await;
+                Ok::<(), CoroutineError>(())
+            });
+            scope.run_current().await;
+            let producer = values.producer().clone();
+            let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(values)));
+            producer.join().await;
+            assert!(producer.is_cancelled(), "{capacity:?}");
+            assert_eq!(
+                dropped.is_err(),
+                capacity != Capacity::Rendezvous,
+                "{capacity:?}"
+            );
         }
     });
 }

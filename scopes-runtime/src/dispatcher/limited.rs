@@ -7,20 +7,17 @@
 //! most `n` tasks are being polled at any moment, parked coroutines hold no worker, and an idle
 //! view costs nothing.
 //!
-//! Retiring is the one race: a task queued just as the last worker finds the queue empty. The
-//! worker gives up its slot *then* looks at the queue again, and takes the slot back if it can;
-//! the enqueuer, which found every slot taken, relies on that. The queue and its slots are a
-//! `RunQueue`, apart from where workers run, so that loom checks them alone
-//! (`dispatcher/loom_tests.rs`).
+//! A new worker starts only when no worker is looking for work (see `RunQueue`), so a burst of
+//! wake-ups is taken by the workers already there. The queue and its slots are a `RunQueue`,
+//! apart from where workers run, so that loom checks them alone (`dispatcher/loom_tests.rs`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 use tokio::runtime::Handle;
 
 use super::task::{BoxFuture, Schedule, Task};
-use crate::sync::{AtomicUsize, Mutex, lock};
+use crate::sync::{Mutex, lock};
 
 /// Tasks a worker runs before it lets its base run something else.
 const BATCH: usize = 32;
@@ -85,7 +82,7 @@ impl Limited {
     fn start_worker(self: &Arc<Self>) {
         let worker = Worker {
             view: self.clone(),
-            retired: false,
+            phase: WorkerPhase::Starting,
         };
         match &self.base {
             Base::Runtime(handle) => drop(handle.spawn(worker.work_async())),
@@ -98,68 +95,106 @@ impl Limited {
 }
 
 /// A view's queue and its worker slots: at most `parallelism` workers hold a slot, and a queued
-/// item always has one coming (a worker holding a slot will look at the queue again).
+/// item always has one coming.
+///
+/// A worker is *searching* from the moment its start is decided until it takes an item, and
+/// again each time it comes back for the next one; otherwise it is *running* an item. A new
+/// worker is started only when nobody is searching: a burst of items (a cancelled scope waking
+/// 2,000 coroutines) is taken by the workers already there instead of waking `parallelism`
+/// threads at once, which on the blocking pool cost ten times the work itself. A worker that
+/// takes an item and leaves others behind with nobody searching starts the next worker before it
+/// runs its own, so items that block still reach `parallelism` workers, one start at a time.
+///
+/// Everything is counted under the queue's one lock, so a push and a retiring worker are
+/// ordered: a worker retires only on an empty queue, and a push after that finds nobody
+/// searching and starts one.
 pub(super) struct RunQueue<T> {
     parallelism: usize,
-    workers: AtomicUsize,
-    queue: Mutex<VecDeque<T>>,
+    slots: Mutex<Slots<T>>,
+}
+
+struct Slots<T> {
+    queue: VecDeque<T>,
+    /// Workers holding a slot (searching or running).
+    workers: usize,
+    searching: usize,
+}
+
+impl<T> Slots<T> {
+    /// Takes a slot for a new worker, counted as searching, if one is needed and free.
+    #[must_use]
+    fn start_if_needed(&mut self, parallelism: usize) -> bool {
+        let needed = self.searching == 0 && !self.queue.is_empty() && self.workers < parallelism;
+        if needed {
+            self.workers += 1;
+            self.searching += 1;
+        }
+        needed
+    }
+}
+
+/// An item a worker took, and whether it must start another worker before running it.
+#[must_use = "a worker to start must be started"]
+pub(super) struct Taken<T> {
+    pub(super) item: T,
+    pub(super) start_worker: bool,
 }
 
 impl<T> RunQueue<T> {
     pub(super) fn new(parallelism: usize) -> RunQueue<T> {
         RunQueue {
             parallelism,
-            workers: AtomicUsize::new(0),
-            queue: Mutex::new(VecDeque::new()),
+            slots: Mutex::new(Slots {
+                queue: VecDeque::new(),
+                workers: 0,
+                searching: 0,
+            }),
         }
     }
 
-    /// Queues `item`. True if the caller took a free slot: it must start a worker, which calls
-    /// `next` until it returns `None`.
+    /// Queues `item`. True if the caller took a slot for a new worker: it must start one, which
+    /// calls `next(false)`, then `next(true)` after each item, until it returns `None`.
     #[must_use]
     pub(super) fn push(&self, item: T) -> bool {
-        lock(&self.queue).push_back(item);
-        self.try_take_slot()
+        let mut slots = lock(&self.slots);
+        slots.queue.push_back(item);
+        slots.start_if_needed(self.parallelism)
     }
 
-    /// For a worker: the next item, or `None` once the worker gave its slot back (retired).
-    pub(super) fn next(&self) -> Option<T> {
-        loop {
-            if let Some(item) = lock(&self.queue).pop_front() {
-                return Some(item);
+    /// For a worker: the next item (`ran`: it comes back from running one), or `None` once the
+    /// worker gave its slot back (retired).
+    pub(super) fn next(&self, ran: bool) -> Option<Taken<T>> {
+        let mut slots = lock(&self.slots);
+        if ran {
+            slots.searching += 1;
+        }
+        slots.searching -= 1;
+        match slots.queue.pop_front() {
+            Some(item) => {
+                let start_worker = slots.start_if_needed(self.parallelism);
+                Some(Taken { item, start_worker })
             }
-            self.workers.fetch_sub(1, AcqRel);
-            // An item may have been queued after our look, by a `push` that found every slot
-            // taken (ours too); whoever takes the slot back now runs it.
-            if lock(&self.queue).is_empty() || !self.try_take_slot() {
-                return None;
+            None => {
+                slots.workers -= 1;
+                None
             }
         }
     }
 
-    /// For a worker that ends without retiring: gives its slot back and empties the queue.
-    pub(super) fn abandon(&self) -> VecDeque<T> {
-        self.workers.fetch_sub(1, AcqRel);
-        std::mem::take(&mut *lock(&self.queue))
-    }
-
-    fn try_take_slot(&self) -> bool {
-        let mut current = self.workers.load(Acquire);
-        while current < self.parallelism {
-            match self
-                .workers
-                .compare_exchange(current, current + 1, AcqRel, Acquire)
-            {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
+    /// For a worker that ends without retiring (`searching`: before it took its first item):
+    /// gives its slot back and empties the queue.
+    pub(super) fn abandon(&self, searching: bool) -> VecDeque<T> {
+        let mut slots = lock(&self.slots);
+        slots.workers -= 1;
+        if searching {
+            slots.searching -= 1;
         }
-        false
+        std::mem::take(&mut slots.queue)
     }
 
     #[cfg(all(test, scopes_loom))]
     pub(super) fn workers(&self) -> usize {
-        self.workers.load(Acquire)
+        lock(&self.slots).workers
     }
 }
 
@@ -168,15 +203,41 @@ impl<T> RunQueue<T> {
 /// joiners return instead of waiting for a worker that will never come.
 struct Worker {
     view: Arc<Limited>,
-    retired: bool,
+    phase: WorkerPhase,
+}
+
+/// Where a worker is: counted as searching until it takes its first item, then running items
+/// (it only awaits between them), then retired.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkerPhase {
+    Starting,
+    Working,
+    Retired,
 }
 
 impl Worker {
+    /// The next task, starting another worker first if the queue asks for one.
+    fn next(&mut self) -> Option<Arc<Task>> {
+        let ran = self.phase == WorkerPhase::Working;
+        match self.view.queue.next(ran) {
+            Some(taken) => {
+                self.phase = WorkerPhase::Working;
+                if taken.start_worker {
+                    self.view.start_worker();
+                }
+                Some(taken.item)
+            }
+            None => {
+                self.phase = WorkerPhase::Retired;
+                None
+            }
+        }
+    }
+
     fn work_blocking(mut self) {
-        while let Some(task) = self.view.queue.next() {
+        while let Some(task) = self.next() {
             task.run();
         }
-        self.retired = true;
     }
 
     async fn work_async(mut self) {
@@ -190,7 +251,7 @@ impl Worker {
         #[cfg(not(feature = "test-util"))]
         let (batch, in_test) = (BATCH, false);
         let mut ran = 0;
-        while let Some(task) = self.view.queue.next() {
+        while let Some(task) = self.next() {
             task.run();
             ran += 1;
             if ran % batch == 0 {
@@ -203,17 +264,17 @@ impl Worker {
                 }
             }
         }
-        self.retired = true;
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        if self.retired {
+        if self.phase == WorkerPhase::Retired {
             return;
         }
         // Outside the lock: dropping a coroutine ends its job.
-        for task in self.view.queue.abandon() {
+        let searching = self.phase == WorkerPhase::Starting;
+        for task in self.view.queue.abandon(searching) {
             task.abort();
         }
     }

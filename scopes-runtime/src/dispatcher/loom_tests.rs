@@ -195,7 +195,24 @@ fn many_wakes_queue_once() {
 /// Runs a worker on `queue`: takes items until it retires, checking that no more than
 /// `parallelism` workers hold an item at once.
 fn work(queue: &RunQueue<usize>, parallelism: usize, busy: &AtomicUsize, ran: &AtomicUsize) {
-    while queue.next().is_some() {
+    work_from(queue, parallelism, busy, ran, false);
+}
+
+/// `work` for a worker that already ran an item (`came_back`) or was just started.
+fn work_from(
+    queue: &RunQueue<usize>,
+    parallelism: usize,
+    busy: &AtomicUsize,
+    ran: &AtomicUsize,
+    came_back: bool,
+) {
+    let mut came_back = came_back;
+    while let Some(taken) = queue.next(came_back) {
+        came_back = true;
+        if taken.start_worker {
+            // Another worker, inline: the model checks the slots, not where workers run.
+            work(queue, parallelism, busy, ran);
+        }
         let before = busy.fetch_add(1, SeqCst);
         assert!(before < parallelism, "{} workers at once", before + 1);
         ran.fetch_add(1, SeqCst);
@@ -212,12 +229,13 @@ fn enqueuers_race_retiring_worker(parallelism: usize) {
         let ran = Arc::new(AtomicUsize::new(0));
         // The worker that ran item 0 and will find the queue empty.
         assert!(queue.push(0));
-        assert_eq!(queue.next(), Some(0));
+        let first = queue.next(false).expect("item 0");
+        assert_eq!((first.item, first.start_worker), (0, false));
         let spawn = |f: fn(&RunQueue<usize>, &AtomicUsize, &AtomicUsize, usize)| {
             let (q, b, r) = (queue.clone(), busy.clone(), ran.clone());
             thread::spawn(move || f(&q, &b, &r, parallelism))
         };
-        let retiring = spawn(|q, b, r, p| work(q, p, b, r));
+        let retiring = spawn(|q, b, r, p| work_from(q, p, b, r, true));
         let enqueuer = spawn(|q, b, r, p| {
             if q.push(1) {
                 work(q, p, b, r);
@@ -253,9 +271,9 @@ fn view_slots_abandoned_worker() {
         let busy = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         assert!(queue.push(0));
-        assert_eq!(queue.next(), Some(0));
+        assert_eq!(queue.next(false).map(|t| t.item), Some(0));
         let q = queue.clone();
-        let abandoning = thread::spawn(move || q.abandon().len());
+        let abandoning = thread::spawn(move || q.abandon(false).len());
         if queue.push(1) {
             work(&queue, 1, &busy, &ran);
         }

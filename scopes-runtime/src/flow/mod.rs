@@ -78,7 +78,7 @@ mod shared;
 mod sharing;
 mod state;
 
-pub use produce::{Capacity, ChannelSender, Produced, SendError, produce};
+pub use produce::{Capacity, ChannelSender, Produced, SendError, TrySendError, produce};
 pub use shared::{
     BufferOverflow, Emit, MutableSharedFlow, SharedFlow, SharedFlowConfigError, SharedSubscription,
 };

@@ -242,6 +242,8 @@ struct State {
     rare: Option<Box<Rare>>,
     /// A scoped job whose caller dropped it: nobody will receive its result.
     abandoned: bool,
+    /// Shutting down: a child that attaches is cancelled at once (`Scope::shutdown`).
+    refuses_children: bool,
 }
 
 pub(crate) struct JobInner {
@@ -457,6 +459,7 @@ impl Job {
                     waiter: None,
                     rare: None,
                     abandoned: false,
+                    refuses_children: false,
                 }),
                 driver: AtomicWaker::new(),
                 slot_in_parent: AtomicU32::new(u32::MAX),
@@ -501,6 +504,11 @@ impl Job {
     /// True for `Job::supervisor()` and the job of a `supervisor_scope`.
     pub fn is_supervisor(&self) -> bool {
         self.link.inner.kind.is_supervisor()
+    }
+
+    /// True for a job made by `Job::new()` or `Job::supervisor()` (no body of its own).
+    pub(crate) fn is_standalone(&self) -> bool {
+        self.link.inner.kind.is_standalone()
     }
 
     /// Cancels this job and all its descendants. Does not cancel the parent. A no-op on a job
@@ -679,6 +687,11 @@ impl Job {
         Join::new(self.link.clone())
     }
 
+    /// From now on, a child that attaches is cancelled at once (a shutdown).
+    pub(crate) fn refuse_children(&self) {
+        lock(&self.link.inner.state).refuses_children = true;
+    }
+
     /// Cancels the job, then waits until it is final.
     pub async fn cancel_and_join(&self) {
         self.cancel();
@@ -711,7 +724,6 @@ impl Default for Job {
     }
 }
 
-#[cfg(feature = "test-util")]
 impl Job {
     /// The job's `Debug` without its state (`"name"#id StandaloneCoroutine`), for reports that
     /// outlive the moment.

@@ -129,6 +129,10 @@ impl Link {
             };
             return Attach::Rejected(cause);
         }
+        if st.refuses_children {
+            let cause = CoroutineError::cancelled("the scope is shutting down", None);
+            return Attach::Rejected(cause);
+        }
         let key = st.children.insert(child.clone());
         // Published under the parent's lock: `detach_child` reads it under the same lock.
         let key = u32::try_from(key).expect("slab keys are u32");

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use super::{Capacity, SendError};
+use super::{Capacity, SendError, TrySendError};
 use crate::error::CoroutineError;
 use crate::sync::lock_std as lock;
 
@@ -103,14 +103,14 @@ impl<T> Channel<T> {
         state.senders.retain(|s| s.value.is_some());
     }
 
-    pub(super) fn try_send(&self, value: T) -> Result<(), SendError<T>> {
+    pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut wake = None;
         // A conflated value replaced: the user's, dropped after the lock.
         let mut replaced = None;
         let result = {
             let mut state = lock(&self.state);
             if state.refuses() {
-                Err(SendError(value))
+                Err(TrySendError::Closed(value))
             } else {
                 match self.capacity {
                     Capacity::Conflated => {
@@ -126,12 +126,15 @@ impl<T> Channel<T> {
                     }
                     _ => {
                         let limit = self.limit().unwrap_or(0);
-                        if state.senders.is_empty() && state.queue.len() < limit {
+                        // A rendezvous hands its value to a receiver that waits for one.
+                        let room = state.queue.len() < limit
+                            || (state.queue.is_empty() && state.receiver.is_some());
+                        if state.senders.is_empty() && room {
                             state.queue.push_back(value);
                             wake = state.receiver.take();
                             Ok(())
                         } else {
-                            Err(SendError(value))
+                            Err(TrySendError::Full(value))
                         }
                     }
                 }
@@ -171,8 +174,8 @@ impl<T> Channel<T> {
         poll
     }
 
-    /// The receiver is gone: drops what it did not take and wakes the waiting senders (their
-    /// values come back to them).
+    /// The receiver is gone: wakes the waiting senders (their values come back to them), then
+    /// drops what the receiver did not take (user values: a panicking drop comes last).
     pub(super) fn receiver_dropped(&self) {
         let (queue, wakers) = {
             let mut state = lock(&self.state);
@@ -185,8 +188,8 @@ impl<T> Channel<T> {
                 .collect();
             (queue, wakers)
         };
-        drop(queue);
         crate::user::wake_all(wakers);
+        drop(queue);
     }
 }
 
@@ -228,7 +231,11 @@ impl<T> Future for OwnSend<'_, T> {
                         this.phase = SendPhase::Done;
                         Poll::Ready(Ok(()))
                     }
-                    Err(SendError(value)) => {
+                    Err(TrySendError::Closed(value)) => {
+                        this.phase = SendPhase::Done;
+                        Poll::Ready(Err(SendError(value)))
+                    }
+                    Err(TrySendError::Full(value)) => {
                         let mut state = lock(&this.channel.state);
                         if state.refuses() {
                             this.phase = SendPhase::Done;

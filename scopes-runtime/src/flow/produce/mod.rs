@@ -221,9 +221,61 @@ impl<T> From<SendError<T>> for CoroutineError {
     }
 }
 
+/// Why [`ChannelSender::try_send`] did not send: the value back, and the reason.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// The channel has no room now (a rendezvous: no receiver is waiting); a `send` would
+    /// wait. Through `?` it is a failure of the producer ("the channel is full").
+    Full(T),
+    /// The receiving stream is gone or the producer has ended. Through `?` it ends the
+    /// producer as cancelled, as [`SendError`] does.
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(value) | TrySendError::Closed(value) => value,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("the channel is full"),
+            TrySendError::Closed(_) => f.write_str("the receiving stream is gone"),
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
+
+impl<T> From<TrySendError<T>> for CoroutineError {
+    fn from(error: TrySendError<T>) -> Self {
+        match error {
+            TrySendError::Full(_) => CoroutineError::failed("the channel is full"),
+            TrySendError::Closed(value) => SendError(value).into(),
+        }
+    }
+}
+
 impl<T: Send + 'static> ChannelSender<T> {
     /// Sends `value`, waiting while the channel is full (for a rendezvous, until the receiver
-    /// took it). Dropping the future while it waits takes the value back (and drops it).
+    /// took it). Dropping the future while it waits takes the value back (and drops it), unless
+    /// the receiver took it in the same moment: a rendezvous send dropped after the receiver
+    /// took its value (before the sender ran again) has delivered it, so do not send it again
+    /// on the strength of the drop alone (kotlinx has the same window).
     ///
     /// # Errors
     ///
@@ -242,24 +294,27 @@ impl<T: Send + 'static> ChannelSender<T> {
         }
     }
 
-    /// Sends `value` if that needs no wait.
+    /// Sends `value` if that needs no wait (a rendezvous: if the receiver waits for a value).
     ///
     /// # Errors
     ///
-    /// The value back, if the channel is full, the receiver is gone or the producer has ended.
-    pub fn try_send(&self, value: T) -> Result<(), SendError<T>> {
+    /// The value back: [`TrySendError::Full`] if the channel has no room,
+    /// [`TrySendError::Closed`] if the receiver is gone or the producer has ended.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match &self.pipe {
             Pipe::Own(channel) => channel.try_send(value),
             Pipe::Bounded(tx) => {
                 if self.ending.is_closed() {
-                    return Err(SendError(value));
+                    return Err(TrySendError::Closed(value));
                 }
                 tx.try_send(value).map_err(|error| match error {
-                    mpsc::error::TrySendError::Full(value)
-                    | mpsc::error::TrySendError::Closed(value) => SendError(value),
+                    mpsc::error::TrySendError::Full(value) => TrySendError::Full(value),
+                    mpsc::error::TrySendError::Closed(value) => TrySendError::Closed(value),
                 })
             }
-            Pipe::Unbounded(tx) => self.send_unbounded(tx, value),
+            Pipe::Unbounded(tx) => self
+                .send_unbounded(tx, value)
+                .map_err(|SendError(value)| TrySendError::Closed(value)),
         }
     }
 
@@ -364,12 +419,13 @@ impl<T: Send + 'static> Stream for Produced<T> {
 
 impl<T> Drop for Produced<T> {
     fn drop(&mut self) {
+        // First, so that a value whose drop panics below cannot keep the producer running.
+        self.producer.cancel();
         match &self.receiver {
             Receiver::Own(channel) => channel.receiver_dropped(),
             // The `mpsc` receiver's own drop refuses senders and drops what it buffered.
             Receiver::Bounded(_) | Receiver::Unbounded(_) => {}
         }
-        self.producer.cancel();
     }
 }
 

@@ -1,0 +1,185 @@
+//! Graceful shutdown: [`Scope::shutdown`] stops a scope taking work, lets what runs finish for a
+//! grace period, then cancels the rest and waits; [`ShutdownReport`] says what happened.
+//!
+//! The steps, in order: the scope's job refuses new children (a launch is cancelled at once,
+//! as in a cancelled scope); every child running at that moment gets a completion handler that
+//! files its outcome; the caller waits until they have all ended or `grace` has passed; then
+//! whatever still runs is cancelled (cause: "the shutdown's grace period ended") and waited
+//! for, its cleanup included; last, a standalone job is completed.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::{Either, join_all, select};
+
+use crate::context::CoroutineName;
+use crate::error::CoroutineError;
+use crate::job::Job;
+use crate::scope::{CoroutineScope, Scope};
+use crate::sync::lock_std as lock;
+use crate::timer::Timer;
+
+/// What [`Scope::shutdown`] saw become of the coroutines (direct children of the scope) that
+/// were running when it began. Each is counted once, in one of `finished`, `failed` and
+/// `cancelled`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Ended normally (in the grace period).
+    pub finished: usize,
+    /// Ended with a failure (it also went where failures go: the exception handler, a
+    /// `Deferred`).
+    pub failed: usize,
+    /// Ended cancelled: by the shutdown once the grace period was over, or by something else
+    /// before.
+    pub cancelled: usize,
+    /// The names of the cancelled ones ([`CoroutineName`], else `#id` and kind), in the order
+    /// they ended.
+    pub cancelled_names: Vec<String>,
+    /// True if every one ended within the grace period (the shutdown cancelled nothing).
+    pub drained: bool,
+}
+
+impl ShutdownReport {
+    /// How many coroutines were running when the shutdown began.
+    pub fn total(&self) -> usize {
+        self.finished + self.failed + self.cancelled
+    }
+
+    fn file(&mut self, outcome: Option<&CoroutineError>, name: String) {
+        match outcome {
+            None => self.finished += 1,
+            Some(error) if error.is_cancellation() => {
+                self.cancelled += 1;
+                self.cancelled_names.push(name);
+            }
+            Some(_) => self.failed += 1,
+        }
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} finished, {} failed, {} cancelled",
+            self.finished, self.failed, self.cancelled
+        )?;
+        if !self.cancelled_names.is_empty() {
+            write!(f, " ({})", self.cancelled_names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The running coroutine's job and its ancestors (none outside a coroutine).
+fn callers() -> Vec<Job> {
+    let mut callers = Vec::new();
+    let mut next = crate::scope::current_context().job().cloned();
+    while let Some(job) = next {
+        next = job.parent();
+        callers.push(job);
+    }
+    callers
+}
+
+fn name_of(job: &Job) -> String {
+    match job.bare_context().get::<CoroutineName>() {
+        Some(name) => name.as_str().to_owned(),
+        None => job.label(),
+    }
+}
+
+impl Scope {
+    /// Shuts the scope down gracefully: it takes no new coroutines (a launch into it is
+    /// cancelled at once), the ones running get up to `grace` to finish, then the rest are
+    /// cancelled and waited for (their cleanup runs). Returns what became of them.
+    ///
+    /// Afterwards the scope stays closed. A standalone job (the one a scope makes, or a
+    /// `Job::new()` / `Job::supervisor()` given to it) is completed, so [`Job::join`] on it
+    /// returns; a coroutine's job is left to its body. Dropping the returned future stops
+    /// the waiting, not the shutdown: the scope keeps refusing launches, and what runs keeps
+    /// running until the scope is dropped or cancelled.
+    ///
+    /// Called from inside one of the scope's coroutines, that one is left out (it cannot wait
+    /// for itself): it is neither waited for, nor cancelled, nor counted.
+    ///
+    /// A coroutine cancelled before it ever ran skips its body, `try_finally` and all (as in
+    /// kotlinx); give it [`CoroutineStart::Atomic`](crate::CoroutineStart::Atomic) if its
+    /// cleanup must run.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scopes_runtime::{CoroutineName, CoroutineScope, Job, Scope, delay};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let scope = Scope::new(Job::supervisor());
+    /// scope.launch_with(CoroutineName::new("quick"), Default::default(), delay(Duration::from_secs(1)));
+    /// scope.launch_with(CoroutineName::new("slow"), Default::default(), delay(Duration::from_secs(60)));
+    /// let report = scope.shutdown(Duration::from_secs(5)).await;
+    /// assert_eq!((report.finished, report.cancelled), (1, 1));
+    /// assert_eq!(report.cancelled_names, ["slow"]);
+    /// assert!(scope.launch(async {}).is_cancelled(), "closed for new work");
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        let job = self.job();
+        job.refuse_children();
+        // The caller, if it is one of them (or inside one), cannot wait for itself.
+        let callers = callers();
+        let mut children = job.children();
+        children.retain(|child| !callers.contains(child));
+        let report = Arc::new(Mutex::new(ShutdownReport::default()));
+        for child in &children {
+            let (report, name) = (report.clone(), name_of(child));
+            let handle = child.invoke_on_completion(move |outcome| {
+                lock(&report).file(outcome, name);
+            });
+            // Kept until the child ends: the handler is the report.
+            drop(handle);
+        }
+        let drained = {
+            let all = pin!(join_all(children.iter().map(Job::join)));
+            let timer = pin!(Timer::after(grace));
+            matches!(select(all, timer).await, Either::Left(_))
+        };
+        if !drained {
+            let cause = CoroutineError::cancelled("the shutdown's grace period ended", None);
+            for child in &children {
+                child.cancel_with_error(cause.clone());
+            }
+            join_all(children.iter().map(Job::join)).await;
+        }
+        if job.is_standalone() {
+            job.complete();
+            job.join().await;
+        }
+        let mut report = std::mem::take(&mut *lock(&report));
+        report.drained = drained;
+        report
+    }
+
+    /// Waits for `signal` (say `tokio::signal::ctrl_c()`, with tokio's `signal` feature), then
+    /// [shuts the scope down](Self::shutdown) with `grace`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scopes_runtime::{CoroutineScope, Job, Scope};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let scope = Scope::new(Job::supervisor());
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// scope.launch(async move { stop.send(()).ok(); });
+    /// // In a service: `scope.shutdown_on(tokio::signal::ctrl_c(), grace)`.
+    /// let report = scope.shutdown_on(stopped, Duration::from_secs(10)).await;
+    /// assert!(report.drained);
+    /// # }
+    /// ```
+    pub async fn shutdown_on<S: Future>(&self, signal: S, grace: Duration) -> ShutdownReport {
+        signal.await;
+        self.shutdown(grace).await
+    }
+}
