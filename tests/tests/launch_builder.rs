@@ -37,7 +37,10 @@ async fn the_name_is_in_the_coroutines_context_its_debug_and_the_dump() {
     assert_eq!(seen.await.unwrap().as_deref(), Some("upload"));
     let dump = scope.dump();
     assert!(dump.contains("\"upload\""), "{dump}");
-    assert_eq!(format!("{upload:?}"), "\"upload\" StandaloneCoroutine{Active}");
+    assert_eq!(
+        format!("{upload:?}"),
+        "\"upload\" StandaloneCoroutine{Active}"
+    );
     release.send(()).unwrap();
     upload.join().await;
     assert_eq!(upload.state(), JobState::Completed);
@@ -65,7 +68,10 @@ async fn a_lazy_launch_does_not_run_until_started() {
     delay(Duration::from_secs(60)).await;
     yield_now().await;
     assert_eq!(lazy.state(), JobState::New);
-    assert!(!ran.load(Ordering::SeqCst), "a lazy coroutine ran before it was started");
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a lazy coroutine ran before it was started"
+    );
     assert!(scope.dump().contains("\"lazy\""), "{}", scope.dump());
     assert!(lazy.start());
     lazy.join().await;
@@ -105,7 +111,10 @@ async fn context_elements_combine_with_the_scopes_and_with_each_other() {
         .context(Dispatchers::io())
         .async_(async {
             let ctx = current_context();
-            assert!(require_dispatcher(&Dispatchers::io()).is_ok(), "not on io()");
+            assert!(
+                require_dispatcher(&Dispatchers::io()).is_ok(),
+                "not on io()"
+            );
             (
                 name_of(&ctx),
                 ctx.get::<RequestId>().cloned(),
@@ -175,7 +184,10 @@ async fn async_returns_its_value_and_its_failure() {
         .name("broken")
         .async_(async { Err::<u8, _>(TestError("no answer")) });
     let error = failed.await.unwrap_err();
-    assert_eq!(error.downcast_ref::<TestError>(), Some(&TestError("no answer")));
+    assert_eq!(
+        error.downcast_ref::<TestError>(),
+        Some(&TestError("no answer"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -192,23 +204,26 @@ async fn a_handler_given_to_the_builder_gets_the_named_coroutines_failure() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].name.as_deref(), Some("uploader"));
     assert_eq!(received[0].error.to_string(), "disk full");
-    assert!(scope.is_active(), "a supervisor's child failure cancels nothing else");
+    assert!(
+        scope.is_active(),
+        "a supervisor's child failure cancels nothing else"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_body_is_a_failure_as_with_launch() {
     let scope = Scope::new(Job::supervisor());
-    let value = scope
-        .coroutine()
-        .name("panics")
-        .async_(async {
-            if scope_is_there() {
-                panic!("boom in a built coroutine");
-            }
-            1u8
-        });
+    let value = scope.coroutine().name("panics").async_(async {
+        if scope_is_there() {
+            panic!("boom in a built coroutine");
+        }
+        1u8
+    });
     let error: CoroutineError = value.await.unwrap_err();
-    assert!(error.to_string().contains("boom in a built coroutine"), "{error}");
+    assert!(
+        error.to_string().contains("boom in a built coroutine"),
+        "{error}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -216,7 +231,10 @@ async fn a_builder_dropped_unlaunched_launches_nothing() {
     let scope = Scope::new(());
     #[allow(unused_must_use)]
     {
-        scope.coroutine().name("never").start(CoroutineStart::Atomic);
+        scope
+            .coroutine()
+            .name("never")
+            .start(CoroutineStart::Atomic);
     }
     assert!(scope.job().children().is_empty());
     assert!(!scope.dump().contains("never"));
