@@ -9,6 +9,7 @@
 //! - `frame`: the running body, `current_*()`, and how a cancellation reaches a body.
 //! - `coroutine`: [`Coroutine`], [`Deferred`], [`CoroutineStart`], the task that runs a body.
 //! - `scope`: [`Scope`], [`ScopeHandle`], [`CoroutineScope`], [`current_scope`].
+//! - `launcher`: [`CoroutineBuilder`], a launch's name, context and start mode.
 //! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`],
 //!   [`non_cancellable`].
 //! - `cancel`: [`NonCancellable`], [`try_finally`], [`is_active`], [`ensure_active`],
@@ -42,6 +43,7 @@ pub mod flow;
 mod frame;
 mod global;
 mod job;
+mod launcher;
 mod scope;
 mod shutdown;
 mod sync;
@@ -75,6 +77,7 @@ pub use exception::{
 };
 pub use global::{GlobalScope, GlobalScopeOptIn};
 pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
+pub use launcher::CoroutineBuilder;
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };

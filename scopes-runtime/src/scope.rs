@@ -15,12 +15,53 @@ use crate::dispatcher::{Dispatcher, Dispatchers};
 use crate::error::{CoroutineResult, LaunchResult};
 use crate::frame;
 use crate::job::{Job, Kind};
+use crate::launcher::CoroutineBuilder;
 
 /// Something with a coroutine context: a scope, a scope handle, or a struct of yours that owns a
 /// scope. The provided methods launch coroutines as children of the context's job.
+///
+/// # How to launch
+///
+/// - [`launch(fut)`](Self::launch) / [`async_(fut)`](Self::async_): no name, the scope's
+///   context, started at once. The common case.
+/// - [`coroutine()`](Self::coroutine), then any of `.name(..)`, `.context(..)`, `.start(..)`,
+///   then `.launch(fut)` / `.async_(fut)`: **the** way to give a name, extra context or a start
+///   mode (Kotlin's `launch(CoroutineName("upload"), start = LAZY) { }`). Give only what you
+///   need; the rest keeps its default.
+/// - [`launch_with(context, start, fut)`](Self::launch_with) /
+///   [`async_with`](Self::async_with): the positional form the builder calls. It stays for
+///   code that already holds a whole `CoroutineContext` and a `CoroutineStart` as values (a
+///   generic helper that forwards them); do not reach for it just to add a name.
+/// - In the macro DSL, `launch!(scope, context => { body })` (and `async_!`) adds context the
+///   same way, `?` works in the body, and an unnamed coroutine is named after its source line;
+///   for a start mode other than `Default`, use the builder.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, CoroutineStart, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// scope.launch(async { /* unnamed, started at once */ });
+/// let upload = scope.coroutine().name("upload").launch(async { /* .. */ });
+/// let report = scope
+///     .coroutine()
+///     .name("report")
+///     .start(CoroutineStart::Lazy)
+///     .async_(async { "done" });
+/// upload.join().await;
+/// assert_eq!(report.await.unwrap(), "done"); // awaiting starts it
+/// # }
+/// ```
 pub trait CoroutineScope {
     /// The context coroutines launched here inherit. It holds the scope's job.
     fn coroutine_context(&self) -> &CoroutineContext;
+
+    /// A coroutine to launch here, with a name, extra context or a start mode given by name:
+    /// `scope.coroutine().name("upload").start(CoroutineStart::Lazy).launch(fut)`. See
+    /// [`CoroutineBuilder`] and [how to launch](Self#how-to-launch).
+    fn coroutine(&self) -> CoroutineBuilder<'_, Self> {
+        CoroutineBuilder::new(self)
+    }
 
     /// Launches a coroutine that runs `body` as a child of this scope's job. The body returns
     /// `()` or `Result<(), E>` (or never returns); an error is the coroutine's failure.
@@ -33,7 +74,8 @@ pub trait CoroutineScope {
     }
 
     /// Launches with extra context elements (a name, a handler, ...) and a start mode. A `Job`
-    /// in `context` becomes the coroutine's parent instead of the scope's job.
+    /// in `context` becomes the coroutine's parent instead of the scope's job. To give only some
+    /// of them, [`coroutine()`](Self::coroutine) says which by name.
     fn launch_with<F>(&self, context: impl IntoContext, start: CoroutineStart, body: F) -> Coroutine
     where
         F: Future + Send + 'static,
@@ -61,7 +103,8 @@ pub trait CoroutineScope {
         self.async_with(CoroutineContext::new(), CoroutineStart::Default, body)
     }
 
-    /// [`async_`](Self::async_) with extra context elements and a start mode.
+    /// [`async_`](Self::async_) with extra context elements and a start mode; see
+    /// [`coroutine()`](Self::coroutine) to give only some of them.
     fn async_with<F>(
         &self,
         context: impl IntoContext,

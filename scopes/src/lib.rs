@@ -127,7 +127,10 @@ pub use scopes_macros::coroutine_scope;
 /// Without a scope it launches a child of the running coroutine ([`current_scope()`]). The body
 /// may use `?` on any error that converts into a boxed `std::error::Error`; its value is `()`.
 /// Without a [`CoroutineName`] in the context the coroutine is named after the macro's place in
-/// the source (`file:line`), so [`Job::dump`] says where each coroutine came from.
+/// the source (`file:line`), so [`Job::dump`] says where each coroutine came from. The macro
+/// takes no start mode: for a lazy (or atomic, undispatched) start, use the builder,
+/// `scope.coroutine().name("upload").start(CoroutineStart::Lazy).launch(fut)`
+/// ([`CoroutineScope::coroutine`]).
 ///
 /// ```
 /// use scopes::prelude::*;
