@@ -9,7 +9,9 @@
 //!   coroutines it launches itself, and a timeout.
 //!
 //! One rule for all of them: **what a joiner cancels, it also waits for** before it returns, so
-//! the cleanup of a loser (`try_finally`, destructors) has run by then. Built on the scope
+//! the cleanup of a loser (`try_finally`, destructors) has run by then. (A loser cancelled
+//! before it first ran never runs, its `try_finally` included, as in kotlinx; launch it with
+//! `CoroutineStart::Atomic` if its cleanup must run.) Built on the scope
 //! builders (`builders`), so dropping a builder-shaped joiner mid-way cancels what it started,
 //! like dropping a `coroutine_scope`.
 
