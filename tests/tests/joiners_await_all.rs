@@ -49,7 +49,12 @@ async fn values_come_in_list_order_whatever_the_completion_order(scope: TestScop
         .collect();
     assert_eq!(await_all(ds).await.unwrap(), [3, 1, 2]);
     assert_eq!(scope.current_time(), Duration::from_secs(3));
-    assert!(await_all(Vec::<Deferred<u8>>::new()).await.unwrap().is_empty());
+    assert!(
+        await_all(Vec::<Deferred<u8>>::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// The later-listed deferred fails first: its failure is the one returned, at its time; the
@@ -76,7 +81,10 @@ async fn the_first_failure_in_completion_order_cancels_and_awaits_the_rest(scope
         assert_eq!(scope.current_time(), Duration::from_secs(4));
         for (job, cleaned) in [(&slow_job, &slow_cleaned), (&late_job, &late_cleaned)] {
             assert_eq!(job.state(), JobState::Cancelled);
-            assert!(cleaned.load(SeqCst), "the cleanup ran before await_all returned");
+            assert!(
+                cleaned.load(SeqCst),
+                "the cleanup ran before await_all returned"
+            );
         }
         let cause = slow_job.final_error().unwrap();
         assert!(cause.is_cancellation());
@@ -180,8 +188,14 @@ async fn join_all_waits_for_every_coroutine_and_returns_no_failure(_scope: TestS
         join_all([&lazy, &failing]).await;
         join_all([&value]).await;
         join_all(&[lazy.job().clone()]).await;
-        assert!(lazy.is_completed() && !lazy.is_cancelled(), "started and joined");
-        assert_eq!(failing.final_error().unwrap().to_string(), "ignored by join_all");
+        assert!(
+            lazy.is_completed() && !lazy.is_cancelled(),
+            "started and joined"
+        );
+        assert_eq!(
+            failing.final_error().unwrap().to_string(),
+            "ignored by join_all"
+        );
         assert_eq!(value.await.unwrap(), 5);
         Ok::<_, CoroutineError>(())
     })

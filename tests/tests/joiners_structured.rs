@@ -115,7 +115,10 @@ async fn first_success_without_children_or_with_a_failing_block_fails(_scope: Te
     .await
     .unwrap_err();
     assert_eq!(err.to_string(), "block failed");
-    assert!(cleaned.load(SeqCst), "the block's failure cancelled and awaited its child");
+    assert!(
+        cleaned.load(SeqCst),
+        "the block's failure cancelled and awaited its child"
+    );
 }
 
 /// Dropped while racing (under `tokio::time::timeout`): every child it launched ends cancelled
@@ -127,10 +130,16 @@ async fn a_dropped_first_success_cancels_what_it_launched(scope: TestScope) {
     let outer = scope.launch(async move {
         let race = first_success(|s| async move {
             let ds: Vec<_> = (0..3).map(|_| s.async_(delay(HOUR))).collect();
-            keep.lock().unwrap().extend(ds.iter().map(|d| d.job().clone()));
+            keep.lock()
+                .unwrap()
+                .extend(ds.iter().map(|d| d.job().clone()));
             ds
         });
-        assert!(tokio::time::timeout(Duration::from_secs(1), race).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), race)
+                .await
+                .is_err()
+        );
     });
     outer.join().await;
     let jobs = jobs.lock().unwrap();
@@ -185,10 +194,12 @@ async fn all_successful_fails_fast_with_the_first_failure_and_awaits_the_rest(sc
                 delay(Duration::from_secs(2)).await;
                 Err::<u8, _>(TestError("early"))
             }),
-            s.async_(try_finally(delay(HOUR), async {
-                Err::<(), _>(TestError("cleanup failed"))
-            })
-            .map_into()),
+            s.async_(
+                try_finally(delay(HOUR), async {
+                    Err::<(), _>(TestError("cleanup failed"))
+                })
+                .map_into(),
+            ),
         ]
     })
     .await
@@ -227,13 +238,24 @@ async fn a_dropped_all_successful_cancels_what_it_launched(scope: TestScope) {
     let outer = scope.launch(async move {
         let all = all_successful(|s| async move {
             let ds: Vec<_> = (0..3).map(|_| s.async_(delay(HOUR))).collect();
-            keep.lock().unwrap().extend(ds.iter().map(|d| d.job().clone()));
+            keep.lock()
+                .unwrap()
+                .extend(ds.iter().map(|d| d.job().clone()));
             ds
         });
-        assert!(tokio::time::timeout(Duration::from_secs(1), all).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), all)
+                .await
+                .is_err()
+        );
     });
     outer.join().await;
-    assert!(jobs.lock().unwrap().iter().all(|j| j.state() == JobState::Cancelled));
+    assert!(
+        jobs.lock()
+            .unwrap()
+            .iter()
+            .all(|j| j.state() == JobState::Cancelled)
+    );
     assert!(scope.job().children().is_empty(), "{}", scope.dump());
 }
 
@@ -264,7 +286,9 @@ fn the_joiners_on_real_runtimes() {
             assert_eq!(won.unwrap(), "winner");
             assert!(cleaned.load(SeqCst));
             let all = all_successful(|s| async move {
-                (0..10u32).map(|i| s.async_(async move { i * i })).collect::<Vec<_>>()
+                (0..10u32)
+                    .map(|i| s.async_(async move { i * i }))
+                    .collect::<Vec<_>>()
             })
             .await;
             assert_eq!(all.unwrap().iter().sum::<u32>(), 285);

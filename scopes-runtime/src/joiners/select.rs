@@ -242,11 +242,13 @@ impl<'a, R: Send + 'a> Select<'a, R> {
     }
 
     /// An arm that wins when `after` has passed since the select started (kotlinx's
-    /// `onTimeout`), on tokio's clock (virtual in tests). Zero wins at once unless an arm listed
-    /// before it is ready at the first poll.
+    /// `onTimeout`), on tokio's clock (virtual in tests). Zero is ready at once, as kotlinx's
+    /// `onTimeout(0)`: it wins unless an arm listed before it is ready at the first poll.
     pub fn on_timeout(self, after: Duration, handler: impl FnOnce() -> R + Send + 'a) -> Self {
         self.polled(async move {
-            Timer::after(after).await;
+            if !after.is_zero() {
+                Timer::after(after).await;
+            }
             Box::new(handler) as Chosen<'a, R>
         })
     }
