@@ -194,12 +194,13 @@ async fn all_successful_fails_fast_with_the_first_failure_and_awaits_the_rest(sc
                 delay(Duration::from_secs(2)).await;
                 Err::<u8, _>(TestError("early"))
             }),
-            s.async_(
+            s.async_(async {
                 try_finally(delay(HOUR), async {
                     Err::<(), _>(TestError("cleanup failed"))
                 })
-                .map_into(),
-            ),
+                .await;
+                Ok::<u8, TestError>(0)
+            }),
         ]
     })
     .await
@@ -293,19 +294,5 @@ fn the_joiners_on_real_runtimes() {
             .await;
             assert_eq!(all.unwrap().iter().sum::<u32>(), 285);
         });
-    }
-}
-
-/// Makes a `Result<(), E>` body usable among `Deferred<u8>`s.
-trait MapInto {
-    fn map_into(self) -> impl Future<Output = Result<u8, TestError>> + Send + 'static;
-}
-
-impl<F: Future<Output = ()> + Send + 'static> MapInto for F {
-    fn map_into(self) -> impl Future<Output = Result<u8, TestError>> + Send + 'static {
-        async move {
-            self.await;
-            Ok(0)
-        }
     }
 }

@@ -308,7 +308,7 @@ async fn a_dropped_select_cancels_what_it_launched_and_leaves_the_rest(scope: Te
     );
     assert_eq!(
         scope.job().children(),
-        [observed_job.clone()],
+        std::slice::from_ref(&observed_job),
         "{}",
         scope.dump()
     );

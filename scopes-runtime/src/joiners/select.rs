@@ -20,6 +20,8 @@ use crate::timer::Timer;
 type Chosen<'a, R> = Box<dyn FnOnce() -> R + Send + 'a>;
 /// An arm racing in the select's block.
 type ArmFuture<'a, R> = Pin<Box<dyn Future<Output = Chosen<'a, R>> + Send + 'a>>;
+/// What starts a launched arm in the select's scope.
+type Launch<'a, R> = Box<dyn FnOnce(&ScopeHandle) -> ArmFuture<'a, R> + Send + 'a>;
 
 /// An arm, before the select starts.
 enum Arm<'a, R> {
@@ -28,7 +30,7 @@ enum Arm<'a, R> {
     Polled(ArmFuture<'a, R>),
     /// Launched as a child of the select's scope when it starts; cancelled and awaited if it
     /// loses.
-    Launched(Box<dyn FnOnce(&ScopeHandle) -> ArmFuture<'a, R> + Send + 'a>),
+    Launched(Launch<'a, R>),
 }
 
 /// A structured select: the first arm to be ready wins, and its handler's value is the result.
