@@ -219,6 +219,9 @@ async fn all_successful_with_a_panicking_child_returns_the_panic(_scope: TestSco
         vec![
             s.async_(slow),
             s.async_(async {
+                // After the other one started, whatever the test's seed: a coroutine cancelled
+                // before it first runs skips its cleanup.
+                delay(Duration::from_secs(1)).await;
                 if true {
                     panic!("child panicked");
                 }
