@@ -174,7 +174,9 @@ impl<T> AsRef<Job> for Deferred<T> {
 ///   [`suppressed`](CoroutineError::suppressed): no error is lost. No child at all is an error.
 /// - The block's own error or panic cancels the scope and is returned.
 /// - Coroutines the block `launch`es in the scope are cancelled with the losers. Under the
-///   supervisor their failures go to their exception handler.
+///   supervisor their failures go to their exception handler, and so does a loser's failure
+///   that comes after the win (a cleanup's error): nobody awaits it any more, and nothing is
+///   lost.
 /// - Dropped before it returns, it cancels the scope (see [`coroutine_scope`]).
 ///
 /// ```

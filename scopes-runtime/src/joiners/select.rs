@@ -62,7 +62,8 @@ enum Arm<'a, R> {
 ///   first.
 /// - **Failures are values**: an `on_async` or `on_await` arm gives its handler the
 ///   `Result`, a panic included; the select itself fails (`Err`) only if the caller is
-///   cancelled, the scope fails, or it has no arm. The winning handler runs once the losers
+///   cancelled, the scope fails, or it has no arm. A launched loser's failure that comes after
+///   the win (a cleanup's error) goes to its exception handler: nobody awaits it any more. The winning handler runs once the losers
 ///   have ended, in the caller (its panic is the caller's).
 /// - **Dropping the select future** (under `tokio::time::timeout`, a lost outer `select!`)
 ///   cancels what it launched, like dropping a [`coroutine_scope`](crate::coroutine_scope),
