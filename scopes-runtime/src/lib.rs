@@ -21,6 +21,8 @@
 //! - `thread_local`: [`thread_local_element`], a `thread_local!` value that follows a coroutine.
 //! - `debug`: [`CoroutineId`] and debug mode.
 //! - `flow`: [`flow::MutableStateFlow`] and [`flow::StateFlow`], hot values as `Stream`s.
+//! - `joiners`: [`await_all`], [`join_all`], [`first_success`], [`all_successful`] and the
+//!   structured [`Select`]: what they cancel, they wait for.
 //! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
 //! - `test`: `run_test`, `TestScope` and the test scheduler: virtual time for every dispatcher
 //!   (the `test-util` feature).
@@ -43,6 +45,7 @@ pub mod flow;
 mod frame;
 mod global;
 mod job;
+mod joiners;
 mod launcher;
 mod scope;
 mod shutdown;
@@ -77,6 +80,7 @@ pub use exception::{
 };
 pub use global::{GlobalScope, GlobalScopeOptIn};
 pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
+pub use joiners::{Select, all_successful, await_all, first_success, join_all};
 pub use launcher::CoroutineBuilder;
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,

@@ -113,12 +113,12 @@ impl Scope {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use scopes_runtime::{CoroutineName, CoroutineScope, Job, Scope, delay};
+    /// use scopes_runtime::{CoroutineScope, Job, Scope, delay};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// let scope = Scope::new(Job::supervisor());
-    /// scope.launch_with(CoroutineName::new("quick"), Default::default(), delay(Duration::from_secs(1)));
-    /// scope.launch_with(CoroutineName::new("slow"), Default::default(), delay(Duration::from_secs(60)));
+    /// scope.coroutine().name("quick").launch(delay(Duration::from_secs(1)));
+    /// scope.coroutine().name("slow").launch(delay(Duration::from_secs(60)));
     /// let report = scope.shutdown(Duration::from_secs(5)).await;
     /// assert_eq!((report.finished, report.cancelled), (1, 1));
     /// assert_eq!(report.cancelled_names, ["slow"]);

@@ -367,6 +367,7 @@ pub mod prelude {
         is_active, non_cancellable, supervisor_scope, try_finally, with_context, with_timeout,
         with_timeout_or_none, yield_now,
     };
+    pub use scopes_runtime::{Select, all_successful, await_all, first_success, join_all};
 }
 
 /// The README's example, compiled and run as a doc test so it cannot go stale.

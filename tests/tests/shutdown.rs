@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use scopes::prelude::*;
 use scopes::test::run_test;
-use scopes::{CoroutineName, CoroutineStart};
 
 const SECOND: Duration = Duration::from_secs(1);
 
 fn named(scope: &Scope, name: &str, body: impl std::future::Future<Output = ()> + Send + 'static) {
-    scope.launch_with(CoroutineName::new(name), CoroutineStart::Default, body);
+    scope.coroutine().name(name).launch(body);
 }
 
 #[test]
