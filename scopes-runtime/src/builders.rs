@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::timer::Timer;
 use pin_project_lite::pin_project;
+use tokio::time::Instant;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
@@ -201,7 +202,7 @@ where
     Scoped::<_, _, InPlace, _>::new(
         Kind::Scope,
         CoroutineContext::new(),
-        Some(duration),
+        Some(Limit::After(duration)),
         move |_| body,
     )
 }
@@ -216,12 +217,39 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult<Value = V>,
 {
-    let mut scoped = std::pin::pin!(Scoped::<_, _, InPlace, _>::new(
+    own_timeout_as_none(in_place(
         Kind::Scope,
-        CoroutineContext::new(),
-        Some(duration),
-        move |_| body
-    ));
+        Some(Limit::After(duration)),
+        move |_| body,
+    ))
+    .await
+}
+
+/// A scoped coroutine of `kind` that runs its block in place, in the current context.
+pub(crate) fn in_place<F, Fut, V>(
+    kind: Kind,
+    limit: Option<Limit>,
+    block: F,
+) -> Scoped<F, Fut, InPlace, V>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult<Value = V>,
+{
+    Scoped::new(kind, CoroutineContext::new(), limit, block)
+}
+
+/// Awaits `scoped`, giving `Ok(None)` for a timeout of its own limit (a nested one's is an
+/// error like any other).
+pub(crate) async fn own_timeout_as_none<F, Fut, V>(
+    scoped: Scoped<F, Fut, InPlace, V>,
+) -> Result<Option<V>, CoroutineError>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult<Value = V>,
+{
+    let mut scoped = std::pin::pin!(scoped);
     let result = scoped.as_mut().await;
     match (result, scoped.timed_out()) {
         (Ok(value), _) => Ok(Some(value)),
@@ -247,7 +275,7 @@ where
 }
 
 /// Runs in place, always.
-struct InPlace;
+pub(crate) struct InPlace;
 
 impl<Fut: Future> Hop<Fut> for InPlace
 where
@@ -280,6 +308,29 @@ where
             Ok(())
         };
         dispatcher.spawn(CoroutineTask::new(frame, body, sink, false));
+    }
+}
+
+/// The time limit of a scoped coroutine: its timer covers the block and every child.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Limit {
+    /// `with_timeout`'s: a length, counted from the first poll.
+    After(Duration),
+    /// A [`Deadline`](crate::Deadline)'s: an instant, and the length it was given (what the
+    /// timed-out error says).
+    At(Instant, Duration),
+}
+
+impl Limit {
+    /// At the first poll: the timer, or `None` if the limit is already over (then nothing runs),
+    /// and the length for the timed-out error.
+    fn start(self) -> (Option<Timer>, Duration) {
+        match self {
+            Limit::After(length) if length.is_zero() => (None, length),
+            Limit::After(length) => (Some(Timer::after(length)), length),
+            Limit::At(at, length) if at <= Instant::now() => (None, length),
+            Limit::At(at, length) => (Some(Timer::at(at)), length),
+        }
     }
 }
 
@@ -335,11 +386,14 @@ pin_project! {
     // No bounds on the struct: an enclosing future's `Send` check re-proves a struct's where
     // clauses with erased lifetimes, which `Box<dyn Error>` errors cannot pass. The value type
     // is a parameter, and the bounds live on the impls.
-    struct Scoped<F, Fut, H, V> {
+    pub(crate) struct Scoped<F, Fut, H, V> {
         #[pin]
         phase: Phase<F, Fut, V>,
         #[pin]
         timer: Option<Timer>,
+        // Taken at the first poll, which sets the timer and `timeout`.
+        limit: Option<Limit>,
+        // The length of the limit, for the timed-out error.
         timeout: Option<Duration>,
         timed_out: Option<CoroutineError>,
         // The scoped job's frame, from the first poll until the result is taken: the drop
@@ -386,13 +440,14 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult<Value = V>,
 {
-    fn new(kind: Kind, extra: CoroutineContext, timeout: Option<Duration>, block: F) -> Self {
+    pub(crate) fn new(kind: Kind, extra: CoroutineContext, limit: Option<Limit>, block: F) -> Self {
         Scoped {
             phase: Phase::Begin {
                 begin: Some(Begin { kind, extra, block }),
             },
             timer: None,
-            timeout,
+            limit,
+            timeout: None,
             timed_out: None,
             frame: None,
             section: None,
@@ -419,7 +474,9 @@ where
         let mut this = self.project();
         if let PhaseProj::Begin { begin } = this.phase.as_mut().project() {
             let Begin { kind, extra, block } = begin.take().expect("begins once");
-            if let Some(duration) = this.timeout.filter(|d| d.is_zero()) {
+            let (timer, length) = this.limit.take().map(Limit::start).unzip();
+            *this.timeout = length;
+            if let (Some(None), Some(duration)) = (&timer, length) {
                 this.phase.set(Phase::Done);
                 return Poll::Ready(Err(this
                     .timed_out
@@ -458,7 +515,7 @@ where
                     this.phase.set(Phase::Joining { value: None, join });
                 }
             }
-            this.timer.set(this.timeout.map(Timer::after));
+            this.timer.set(timer.flatten());
         }
         let frame = this
             .frame

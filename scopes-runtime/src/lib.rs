@@ -11,6 +11,7 @@
 //! - `scope`: [`Scope`], [`ScopeHandle`], [`CoroutineScope`], [`current_scope`].
 //! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`],
 //!   [`non_cancellable`].
+//! - `deadline`: [`Deadline`], a scope whose block and children end by an instant.
 //! - `cancel`: [`NonCancellable`], [`try_finally`], [`is_active`], [`ensure_active`],
 //!   [`delay`], [`yield_now`].
 //! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
@@ -34,6 +35,7 @@ mod builders;
 mod cancel;
 mod context;
 mod coroutine;
+mod deadline;
 mod debug;
 mod dispatcher;
 mod error;
@@ -63,6 +65,7 @@ pub use cancel::{
 };
 pub use context::{ContextElement, CoroutineContext, CoroutineName, IntoContext};
 pub use coroutine::{Await, Coroutine, CoroutineStart, Deferred};
+pub use deadline::{Deadline, DeadlineScope};
 pub use debug::{CoroutineId, is_debug_mode, set_debug_mode};
 pub use dispatcher::{
     Dispatcher, DispatcherError, Dispatchers, IO_PARALLELISM_ENV, MainThread, current_dispatcher,
