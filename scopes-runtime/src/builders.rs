@@ -182,6 +182,11 @@ where
 /// at once, without running the body. Kotlin's `withTimeout`, but the timeout is a value, not a
 /// cancellation: with `?` it fails the caller like any other error.
 ///
+/// The body launches children with `current_scope()`; for a block given the scope's handle, a
+/// supervisor scope, or an instant rather than a length, see [`Deadline`](crate::Deadline)
+/// (`with_timeout(d, body)` is `Deadline::after(d).coroutine_scope(|_| body)`, counted from
+/// the first poll).
+///
 /// ```
 /// use std::time::Duration;
 /// use scopes_runtime::{with_timeout, delay};
