@@ -327,14 +327,26 @@ pub(crate) enum Limit {
 }
 
 impl Limit {
-    /// At the first poll: the timer, or `None` if the limit is already over (then nothing runs),
-    /// and the length for the timed-out error.
-    fn start(self) -> (Option<Timer>, Duration) {
+    /// The length the timed-out error says.
+    fn length(self) -> Duration {
         match self {
-            Limit::After(length) if length.is_zero() => (None, length),
-            Limit::After(length) => (Some(Timer::after(length)), length),
-            Limit::At(at, length) if at <= Instant::now() => (None, length),
-            Limit::At(at, length) => (Some(Timer::at(at)), length),
+            Limit::After(length) | Limit::At(_, length) => length,
+        }
+    }
+
+    /// Over already at the first poll: then nothing runs.
+    fn is_over(self) -> bool {
+        match self {
+            Limit::After(length) => length.is_zero(),
+            Limit::At(at, _) => at <= Instant::now(),
+        }
+    }
+
+    /// The timer, started at the first poll.
+    fn timer(self) -> Timer {
+        match self {
+            Limit::After(length) => Timer::after(length),
+            Limit::At(at, _) => Timer::at(at),
         }
     }
 }
@@ -479,9 +491,10 @@ where
         let mut this = self.project();
         if let PhaseProj::Begin { begin } = this.phase.as_mut().project() {
             let Begin { kind, extra, block } = begin.take().expect("begins once");
-            let (timer, length) = this.limit.take().map(Limit::start).unzip();
-            *this.timeout = length;
-            if let (Some(None), Some(duration)) = (&timer, length) {
+            // No `Timer` is held here: this frame's size is paid once per nested scope level.
+            let limit = this.limit.take();
+            *this.timeout = limit.map(Limit::length);
+            if let Some(duration) = limit.filter(|l| l.is_over()).map(Limit::length) {
                 this.phase.set(Phase::Done);
                 return Poll::Ready(Err(this
                     .timed_out
@@ -520,7 +533,7 @@ where
                     this.phase.set(Phase::Joining { value: None, join });
                 }
             }
-            this.timer.set(timer.flatten());
+            this.timer.set(limit.map(Limit::timer));
         }
         let frame = this
             .frame
