@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use crate::timer::Timer;
 use pin_project_lite::pin_project;
-use tokio::time::Instant;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
+use crate::deadline::Limit;
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::exception;
@@ -313,41 +313,6 @@ where
             Ok(())
         };
         dispatcher.spawn(CoroutineTask::new(frame, body, sink, false));
-    }
-}
-
-/// The time limit of a scoped coroutine: its timer covers the block and every child.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Limit {
-    /// `with_timeout`'s: a length, counted from the first poll.
-    After(Duration),
-    /// A [`Deadline`](crate::Deadline)'s: an instant, and the length it was given (what the
-    /// timed-out error says).
-    At(Instant, Duration),
-}
-
-impl Limit {
-    /// The length the timed-out error says.
-    fn length(self) -> Duration {
-        match self {
-            Limit::After(length) | Limit::At(_, length) => length,
-        }
-    }
-
-    /// Over already at the first poll: then nothing runs.
-    fn is_over(self) -> bool {
-        match self {
-            Limit::After(length) => length.is_zero(),
-            Limit::At(at, _) => at <= Instant::now(),
-        }
-    }
-
-    /// The timer, started at the first poll.
-    fn timer(self) -> Timer {
-        match self {
-            Limit::After(length) => Timer::after(length),
-            Limit::At(at, _) => Timer::at(at),
-        }
     }
 }
 

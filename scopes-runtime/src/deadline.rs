@@ -3,7 +3,7 @@
 //! forms; Kotlin's `withTimeout { }`, whose block is a scope).
 //!
 //! It is the scoped coroutine of `with_timeout` (see `builders`) with an instant for a limit
-//! and the block form of the scope builders.
+//! (`Limit`, the time limit of both) and the block form of the scope builders.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,10 +13,11 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use crate::builders::{InPlace, Limit, Scoped, in_place, own_timeout_as_none};
+use crate::builders::{InPlace, Scoped, in_place, own_timeout_as_none};
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::job::Kind;
 use crate::scope::ScopeHandle;
+use crate::timer::Timer;
 
 /// An instant by which a scope, its block and every coroutine launched in it, must have ended.
 /// Trio's `fail_after` / `fail_at` (and, with [`or_none`](DeadlineScope::or_none),
@@ -216,5 +217,40 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().scoped.poll(cx)
+    }
+}
+
+/// The time limit of a scoped coroutine: its timer covers the block and every child.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Limit {
+    /// `with_timeout`'s: a length, counted from the first poll.
+    After(Duration),
+    /// A [`Deadline`]'s: an instant, and the length it was given (what the
+    /// timed-out error says).
+    At(Instant, Duration),
+}
+
+impl Limit {
+    /// The length the timed-out error says.
+    pub(crate) fn length(self) -> Duration {
+        match self {
+            Limit::After(length) | Limit::At(_, length) => length,
+        }
+    }
+
+    /// Over already at the first poll: then nothing runs.
+    pub(crate) fn is_over(self) -> bool {
+        match self {
+            Limit::After(length) => length.is_zero(),
+            Limit::At(at, _) => at <= Instant::now(),
+        }
+    }
+
+    /// The timer, started at the first poll.
+    pub(crate) fn timer(self) -> Timer {
+        match self {
+            Limit::After(length) => Timer::after(length),
+            Limit::At(at, _) => Timer::at(at),
+        }
     }
 }
