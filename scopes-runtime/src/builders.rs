@@ -24,6 +24,7 @@ use pin_project_lite::pin_project;
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
 use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
+use crate::deadline::Limit;
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::exception;
@@ -181,6 +182,11 @@ where
 /// at once, without running the body. Kotlin's `withTimeout`, but the timeout is a value, not a
 /// cancellation: with `?` it fails the caller like any other error.
 ///
+/// The body launches children with `current_scope()`; for a block given the scope's handle, a
+/// supervisor scope, or an instant rather than a length, see [`Deadline`](crate::Deadline)
+/// (`with_timeout(d, body)` is `Deadline::after(d).coroutine_scope(|_| body)`, counted from
+/// the first poll).
+///
 /// ```
 /// use std::time::Duration;
 /// use scopes_runtime::{with_timeout, delay};
@@ -201,7 +207,7 @@ where
     Scoped::<_, _, InPlace, _>::new(
         Kind::Scope,
         CoroutineContext::new(),
-        Some(duration),
+        Some(Limit::After(duration)),
         move |_| body,
     )
 }
@@ -216,12 +222,39 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult<Value = V>,
 {
-    let mut scoped = std::pin::pin!(Scoped::<_, _, InPlace, _>::new(
+    own_timeout_as_none(in_place(
         Kind::Scope,
-        CoroutineContext::new(),
-        Some(duration),
-        move |_| body
-    ));
+        Some(Limit::After(duration)),
+        move |_| body,
+    ))
+    .await
+}
+
+/// A scoped coroutine of `kind` that runs its block in place, in the current context.
+pub(crate) fn in_place<F, Fut, V>(
+    kind: Kind,
+    limit: Option<Limit>,
+    block: F,
+) -> Scoped<F, Fut, InPlace, V>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult<Value = V>,
+{
+    Scoped::new(kind, CoroutineContext::new(), limit, block)
+}
+
+/// Awaits `scoped`, giving `Ok(None)` for a timeout of its own limit (a nested one's is an
+/// error like any other).
+pub(crate) async fn own_timeout_as_none<F, Fut, V>(
+    scoped: Scoped<F, Fut, InPlace, V>,
+) -> Result<Option<V>, CoroutineError>
+where
+    F: FnOnce(ScopeHandle) -> Fut,
+    Fut: Future,
+    Fut::Output: CoroutineResult<Value = V>,
+{
+    let mut scoped = std::pin::pin!(scoped);
     let result = scoped.as_mut().await;
     match (result, scoped.timed_out()) {
         (Ok(value), _) => Ok(Some(value)),
@@ -247,7 +280,7 @@ where
 }
 
 /// Runs in place, always.
-struct InPlace;
+pub(crate) struct InPlace;
 
 impl<Fut: Future> Hop<Fut> for InPlace
 where
@@ -335,11 +368,14 @@ pin_project! {
     // No bounds on the struct: an enclosing future's `Send` check re-proves a struct's where
     // clauses with erased lifetimes, which `Box<dyn Error>` errors cannot pass. The value type
     // is a parameter, and the bounds live on the impls.
-    struct Scoped<F, Fut, H, V> {
+    pub(crate) struct Scoped<F, Fut, H, V> {
         #[pin]
         phase: Phase<F, Fut, V>,
         #[pin]
         timer: Option<Timer>,
+        // Taken at the first poll, which sets the timer and `timeout`.
+        limit: Option<Limit>,
+        // The length of the limit, for the timed-out error.
         timeout: Option<Duration>,
         timed_out: Option<CoroutineError>,
         // The scoped job's frame, from the first poll until the result is taken: the drop
@@ -386,13 +422,14 @@ where
     Fut: Future,
     Fut::Output: CoroutineResult<Value = V>,
 {
-    fn new(kind: Kind, extra: CoroutineContext, timeout: Option<Duration>, block: F) -> Self {
+    pub(crate) fn new(kind: Kind, extra: CoroutineContext, limit: Option<Limit>, block: F) -> Self {
         Scoped {
             phase: Phase::Begin {
                 begin: Some(Begin { kind, extra, block }),
             },
             timer: None,
-            timeout,
+            limit,
+            timeout: None,
             timed_out: None,
             frame: None,
             section: None,
@@ -419,7 +456,10 @@ where
         let mut this = self.project();
         if let PhaseProj::Begin { begin } = this.phase.as_mut().project() {
             let Begin { kind, extra, block } = begin.take().expect("begins once");
-            if let Some(duration) = this.timeout.filter(|d| d.is_zero()) {
+            // No `Timer` is held here: this frame's size is paid once per nested scope level.
+            let limit = this.limit.take();
+            *this.timeout = limit.map(Limit::length);
+            if let Some(duration) = limit.filter(|l| l.is_over()).map(Limit::length) {
                 this.phase.set(Phase::Done);
                 return Poll::Ready(Err(this
                     .timed_out
@@ -458,7 +498,7 @@ where
                     this.phase.set(Phase::Joining { value: None, join });
                 }
             }
-            this.timer.set(this.timeout.map(Timer::after));
+            this.timer.set(limit.map(Limit::timer));
         }
         let frame = this
             .frame

@@ -3,23 +3,17 @@
 //! Every suspension point is a cancellation point: a cancelled coroutine's body is dropped at
 //! its current `.await` (so destructors run: RAII is `finally`). CPU loops cooperate with
 //! [`is_active`], [`ensure_active`] and [`yield_now`]. Async cleanup runs in
-//! `with_context(NonCancellable, ..)` or in the cleanup of [`try_finally`]: the cancellation
-//! waits for it.
+//! `with_context(NonCancellable, ..)` or in the cleanup of [`try_finally`](crate::try_finally)
+//! (module `finally`): the cancellation waits for it.
 
-use std::any::Any;
 use std::future::Future;
-use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
-
-use crate::context::{ContextElement, CoroutineContext};
-use crate::error::{CoroutineError, CoroutineResult};
-use crate::exception;
-use crate::frame::{self, FinallyRegistration, NonCancellableGuard};
-use crate::user;
+use crate::context::ContextElement;
+use crate::error::CoroutineError;
+use crate::frame;
 
 /// The element that makes `with_context` run its body to the end even when the caller is
 /// cancelled; the caller's cancellation waits for it. Use it for async cleanup, and only there.
@@ -138,134 +132,4 @@ pub fn delay(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'st
     // tokio's `Sleep` itself (and, in tests, its registration), not an `async fn` around it: a
     // parked coroutine is smaller.
     crate::timer::Timer::after(duration)
-}
-
-/// The async `finally`: runs `body`, then `cleanup` to its end however `body` ended (a value, a
-/// panic, or the coroutine's cancellation), and returns `body`'s output.
-///
-/// - When the coroutine is cancelled while in `body`, `body` is dropped and `cleanup` runs, in a
-///   `NonCancellable` section, before the cancellation goes on; the parent's `join` waits for it.
-/// - When `body` panics, `cleanup` runs and the panic goes on.
-/// - An error that `cleanup` returns becomes the coroutine's failure (kept as suppressed if
-///   another failure came first); outside coroutines it goes to the global exception handler.
-///
-/// ```
-/// use scopes_runtime::{try_finally, CoroutineScope, Scope, delay};
-/// use std::time::Duration;
-/// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// let released = Arc::new(AtomicBool::new(false));
-/// let flag = released.clone();
-/// let scope = Scope::new(());
-/// let worker = scope.launch(try_finally(
-///     async { delay(Duration::from_secs(3600)).await },
-///     async move {
-///         delay(Duration::from_millis(10)).await; // cleanup may suspend
-///         flag.store(true, Ordering::SeqCst);
-///     },
-/// ));
-/// tokio::task::yield_now().await;
-/// worker.cancel_and_join().await;
-/// assert!(released.load(Ordering::SeqCst));
-/// # }
-/// ```
-pub fn try_finally<B, C>(body: B, cleanup: C) -> TryFinally<B, C>
-where
-    B: Future,
-    C: Future,
-    C::Output: CoroutineResult<Value = ()>,
-{
-    TryFinally {
-        body: Some(body),
-        cleanup: None,
-        pending_cleanup: Some(cleanup),
-        ending: None,
-        registration: None,
-        section: None,
-    }
-}
-
-enum Ending<T> {
-    Value(T),
-    Panic(Box<dyn Any + Send>),
-    Cancelled,
-}
-
-pin_project! {
-    /// The future of [`try_finally`].
-    #[must_use = "futures do nothing unless awaited"]
-    pub struct TryFinally<B: Future, C> {
-        #[pin]
-        body: Option<B>,
-        #[pin]
-        cleanup: Option<C>,
-        pending_cleanup: Option<C>,
-        ending: Option<Ending<B::Output>>,
-        registration: Option<FinallyRegistration>,
-        section: Option<NonCancellableGuard>,
-    }
-}
-
-impl<B, C> Future for TryFinally<B, C>
-where
-    B: Future,
-    C: Future,
-    C::Output: CoroutineResult<Value = ()>,
-{
-    type Output = B::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<B::Output> {
-        let mut this = self.project();
-        if let Some(body) = this.body.as_mut().as_pin_mut() {
-            let current = frame::current_frame();
-            let ending = if current.as_ref().is_some_and(|f| f.is_cancelled()) {
-                Some(Ending::Cancelled)
-            } else {
-                if let Some(current) = &current {
-                    match this.registration {
-                        Some(registration) => registration.update(cx.waker()),
-                        None => {
-                            *this.registration =
-                                Some(FinallyRegistration::register(current, cx.waker()))
-                        }
-                    }
-                }
-                match user::catch(|| body.poll(cx)) {
-                    Ok(Poll::Ready(value)) => Some(Ending::Value(value)),
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Err(payload) => Some(Ending::Panic(payload)),
-                }
-            };
-            let dropped = user::catch(|| this.body.set(None));
-            *this.ending = match (ending, dropped) {
-                (_, Err(payload)) => Some(Ending::Panic(payload)),
-                (ending, Ok(())) => ending,
-            };
-            *this.registration = None;
-            *this.section = Some(NonCancellableGuard::enter(current));
-            this.cleanup.set(this.pending_cleanup.take());
-        }
-        let Some(cleanup) = this.cleanup.as_mut().as_pin_mut() else {
-            // Cleaned up after a cancellation: the driver drops this future.
-            return Poll::Pending;
-        };
-        let result = match cleanup.poll(cx) {
-            Poll::Ready(output) => output.into_result(),
-            Poll::Pending => return Poll::Pending,
-        };
-        this.cleanup.set(None);
-        if let Err(error) = result {
-            match frame::current_frame() {
-                Some(current) => current.job().cancel_with_error(error),
-                None => exception::report_global(&CoroutineContext::new(), &error),
-            }
-        }
-        *this.section = None;
-        match this.ending.take() {
-            Some(Ending::Value(value)) => Poll::Ready(value),
-            Some(Ending::Panic(payload)) => resume_unwind(payload),
-            Some(Ending::Cancelled) | None => Poll::Pending,
-        }
-    }
 }

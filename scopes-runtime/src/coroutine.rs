@@ -67,17 +67,53 @@ macro_rules! delegate_to_job {
 }
 
 /// When a coroutine starts, with kotlinx's meanings.
+///
+/// # Cleanup of a coroutine cancelled before it started
+///
+/// With `Default` and `Lazy`, a coroutine cancelled before it first runs never runs: its body
+/// is dropped unpolled (destructors of what it captured run), so a
+/// [`try_finally`](crate::try_finally) inside it never begins and its async cleanup never
+/// runs, as in kotlinx. After a shutdown that is every coroutine still queued behind a busy
+/// dispatcher. Launch with `Atomic` where the cleanup must run: the body is polled once even
+/// when cancelled, and a `try_finally` at its top, seeing the cancellation, skips its body and
+/// runs its cleanup. A cleanup that need not suspend can be a completion handler instead
+/// ([`Job::invoke_on_completion`], which runs for every coroutine, started or not).
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+/// use std::time::Duration;
+/// use scopes_runtime::{try_finally, CoroutineScope, CoroutineStart, Dispatchers, Scope, delay};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let cleaned = Arc::new(AtomicUsize::new(0));
+/// let scope = Scope::new(());
+/// let one_at_a_time = Dispatchers::default().limited_parallelism(1);
+/// for _ in 0..100 {
+///     let cleaned = cleaned.clone();
+///     scope.launch_with(one_at_a_time.clone(), CoroutineStart::Atomic, try_finally(
+///         delay(Duration::from_secs(3600)),
+///         async move {
+///             delay(Duration::from_millis(5)).await; // e.g. mark the job interrupted
+///             cleaned.fetch_add(1, Ordering::SeqCst);
+///         },
+///     ));
+/// }
+/// scope.job().cancel_and_join().await; // none of them had run yet
+/// assert_eq!(cleaned.load(Ordering::SeqCst), 100); // with `Default`: 0
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum CoroutineStart {
     /// Scheduled at once on its dispatcher. If it is cancelled before it first runs, it never
-    /// runs.
+    /// runs, and neither does a `try_finally` in it (see above).
     #[default]
     Default,
     /// Created `New`; starts on `start()`, `join()` or (for `async_`) when awaited. Cancelled
     /// before that, it never runs.
     Lazy,
     /// Scheduled at once, and runs until its first suspension even if it was cancelled before
-    /// (for code that must at least begin, like registering a resource it will release).
+    /// (for code that must at least begin, like registering a resource it will release, or
+    /// for a `try_finally` whose cleanup must run: see above).
     Atomic,
     /// Runs in place, in the caller's thread, until its first suspension, then continues on its
     /// dispatcher. Like `Atomic`, it is not cancelled before that first run.

@@ -12,8 +12,9 @@
 //! - `launcher`: [`CoroutineBuilder`], a launch's name, context and start mode.
 //! - `builders`: [`coroutine_scope`], [`supervisor_scope`], [`with_context`], [`with_timeout`],
 //!   [`non_cancellable`].
-//! - `cancel`: [`NonCancellable`], [`try_finally`], [`is_active`], [`ensure_active`],
-//!   [`delay`], [`yield_now`].
+//! - `deadline`: [`Deadline`], a scope whose block and children end by an instant.
+//! - `cancel`: [`NonCancellable`], [`is_active`], [`ensure_active`], [`delay`], [`yield_now`].
+//! - `finally`: [`try_finally`], and [`try_finally_with`], whose cleanup gets the [`Outcome`].
 //! - `exception`: [`CoroutineExceptionHandler`] and the global handler.
 //! - `error`: [`CoroutineError`] and [`CoroutineResult`].
 //! - `dispatcher`: [`Dispatcher`], [`Dispatchers`], [`run_main`], [`require_dispatcher`].
@@ -37,10 +38,12 @@ mod builders;
 mod cancel;
 mod context;
 mod coroutine;
+mod deadline;
 mod debug;
 mod dispatcher;
 mod error;
 mod exception;
+mod finally;
 pub mod flow;
 mod frame;
 mod global;
@@ -64,11 +67,10 @@ pub use builders::{
     coroutine_scope, non_cancellable, supervisor_scope, with_context, with_timeout,
     with_timeout_or_none,
 };
-pub use cancel::{
-    NonCancellable, TryFinally, delay, ensure_active, is_active, try_finally, yield_now,
-};
+pub use cancel::{NonCancellable, delay, ensure_active, is_active, yield_now};
 pub use context::{ContextElement, CoroutineContext, CoroutineName, IntoContext};
 pub use coroutine::{Await, Coroutine, CoroutineStart, Deferred};
+pub use deadline::{Deadline, DeadlineScope};
 pub use debug::{CoroutineId, is_debug_mode, set_debug_mode};
 pub use dispatcher::{
     Dispatcher, DispatcherError, Dispatchers, IO_PARALLELISM_ENV, MainThread, current_dispatcher,
@@ -78,6 +80,7 @@ pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind, LaunchResu
 pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };
+pub use finally::{Outcome, TryFinally, TryFinallyWith, try_finally, try_finally_with};
 pub use global::{GlobalScope, GlobalScopeOptIn};
 pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
 pub use joiners::{Select, all_successful, await_all, first_success, join_all};

@@ -1,4 +1,4 @@
-//! The timers of `delay` and `with_timeout`: tokio's `Sleep`, which a test registers as
+//! The timers of `delay`, `with_timeout` and deadlines: tokio's `Sleep`, which a test registers as
 //! pending foreground work so that `advance_until_idle` knows to wait for it (see
 //! `test/scheduler.rs`). Outside tests (and without `test-util`) it is the `Sleep` alone.
 
@@ -20,7 +20,15 @@ pin_project! {
 
 impl Timer {
     pub(crate) fn after(duration: Duration) -> Timer {
-        let sleep = tokio::time::sleep(duration);
+        Timer::of(tokio::time::sleep(duration))
+    }
+
+    /// A timer that fires at `deadline`.
+    pub(crate) fn at(deadline: tokio::time::Instant) -> Timer {
+        Timer::of(tokio::time::sleep_until(deadline))
+    }
+
+    fn of(sleep: Sleep) -> Timer {
         let registration = Registration::new(&sleep);
         Timer {
             sleep,

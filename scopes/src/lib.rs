@@ -44,10 +44,10 @@
 //!   global one (a line on stderr); `async_` keeps its failure for the awaiter, and reports it
 //!   if every `Deferred` is dropped unobserved.
 //! - **Timeouts are values**: [`with_timeout`] returns a timed-out error; with `?` it is a
-//!   failure like any other.
+//!   failure like any other. A [`Deadline`] bounds a whole scope, children included.
 //! - **Every `.await` is a cancellation point**; the body is dropped there, so destructors run.
-//!   Async cleanup goes in [`try_finally`], [`non_cancellable`] or
-//!   `with_context(NonCancellable, ..)`.
+//!   Async cleanup goes in [`try_finally`] (or [`try_finally_with`], told how the body ended),
+//!   [`non_cancellable`] or `with_context(NonCancellable, ..)`.
 //! - **Dropping a builder's future cancels what it started**: a [`coroutine_scope()`] or
 //!   [`with_context()`] that loses a `select!` or hits `tokio::time::timeout` cancels its block and
 //!   children; nothing it launched keeps running.
