@@ -189,10 +189,12 @@ impl CoroutineError {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Keeps `other` as suppressed on this error, unless it is this error, a cancellation, or
-    /// already kept.
+    /// Keeps `other` as suppressed on this error, unless it is a cancellation, already kept,
+    /// or this error itself or one that (through its suppressed ones) keeps this error: errors
+    /// are shared, and two joiners that attach the same two errors to each other in opposite
+    /// orders would otherwise make a cycle.
     pub(crate) fn add_suppressed(&self, other: &CoroutineError) {
-        if other.ptr_eq(self) || other.is_cancellation() {
+        if other.is_cancellation() || other.keeps(self) {
             return;
         }
         let mut list = lock_std(&self.inner.suppressed);
@@ -216,6 +218,13 @@ impl fmt::Display for CoroutineError {
             Repr::Panicked(message) => write!(f, "coroutine panicked: {message}"),
             Repr::TimedOut(after) => write!(f, "timed out after {after:?}"),
         }
+    }
+}
+
+impl CoroutineError {
+    /// True if `target` is this error or among its suppressed ones, at any depth.
+    fn keeps(&self, target: &CoroutineError) -> bool {
+        self.ptr_eq(target) || self.suppressed().iter().any(|e| e.keeps(target))
     }
 }
 

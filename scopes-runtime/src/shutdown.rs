@@ -10,14 +10,16 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::{Either, join_all, select};
+use futures::future::{Either, select};
+use tokio::sync::Notify;
 
 use crate::context::CoroutineName;
 use crate::error::CoroutineError;
-use crate::job::Job;
+use crate::job::{Job, JobState};
 use crate::scope::{CoroutineScope, Scope};
 use crate::sync::lock_std as lock;
 use crate::timer::Timer;
@@ -36,8 +38,8 @@ pub struct ShutdownReport {
     /// Ended cancelled: by the shutdown once the grace period was over, or by something else
     /// before.
     pub cancelled: usize,
-    /// The names of the cancelled ones ([`CoroutineName`], else `#id` and kind), in the order
-    /// they ended.
+    /// The names of the cancelled ones, in the order they ended: the [`CoroutineName`], else
+    /// the kind (`StandaloneCoroutine`, with `#id` in [debug mode](crate::set_debug_mode)).
     pub cancelled_names: Vec<String>,
     /// True if every one ended within the grace period (the shutdown cancelled nothing).
     pub drained: bool,
@@ -86,6 +88,29 @@ fn callers() -> Vec<Job> {
     callers
 }
 
+/// The report being filed, and how many children have not been filed yet.
+struct Tally {
+    report: Mutex<ShutdownReport>,
+    unfiled: AtomicUsize,
+    all_filed: Notify,
+}
+
+impl Tally {
+    fn file(&self, outcome: Option<&CoroutineError>, name: String) {
+        lock(&self.report).file(outcome, name);
+        if self.unfiled.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // A permit if nobody waits yet: `filed` then returns at once.
+            self.all_filed.notify_one();
+        }
+    }
+
+    async fn filed(&self) {
+        while self.unfiled.load(Ordering::Acquire) > 0 {
+            self.all_filed.notified().await;
+        }
+    }
+}
+
 fn name_of(job: &Job) -> String {
     match job.bare_context().get::<CoroutineName>() {
         Some(name) => name.as_str().to_owned(),
@@ -95,8 +120,16 @@ fn name_of(job: &Job) -> String {
 
 impl Scope {
     /// Shuts the scope down gracefully: it takes no new coroutines (a launch into it is
-    /// cancelled at once), the ones running get up to `grace` to finish, then the rest are
-    /// cancelled and waited for (their cleanup runs). Returns what became of them.
+    /// cancelled at once, as in a cancelled scope: an `Atomic` or `Undispatched` one runs to
+    /// its first suspension), lazy ones that nobody started are cancelled without starting, the
+    /// ones running get up to `grace` to finish, then the rest are cancelled and waited for
+    /// (their cleanup runs). Returns what became of them. One that would end exactly at the
+    /// end of the grace period may be cancelled.
+    ///
+    /// The wait after the cancellation has no limit: a cleanup that never ends keeps the
+    /// shutdown waiting, as it keeps `cancel_and_join` waiting. To bound the whole of it, put
+    /// the call under `with_timeout` or `tokio::time::timeout` (the scope then stays closed,
+    /// and what still runs is left as it is).
     ///
     /// Afterwards the scope stays closed. A standalone job (the one a scope makes, or a
     /// `Job::new()` / `Job::supervisor()` given to it) is completed, so [`Job::join`] on it
@@ -132,32 +165,40 @@ impl Scope {
         let callers = callers();
         let mut children = job.children();
         children.retain(|child| !callers.contains(child));
-        let report = Arc::new(Mutex::new(ShutdownReport::default()));
+        let tally = Arc::new(Tally {
+            report: Mutex::new(ShutdownReport::default()),
+            unfiled: AtomicUsize::new(children.len()),
+            all_filed: Notify::new(),
+        });
         for child in &children {
-            let (report, name) = (report.clone(), name_of(child));
-            let handle = child.invoke_on_completion(move |outcome| {
-                lock(&report).file(outcome, name);
-            });
-            // Kept until the child ends: the handler is the report.
-            drop(handle);
+            let (tally, name) = (tally.clone(), name_of(child));
+            // Kept until the child ends: the handler files the child in the report. The
+            // wait below is for the filing, not the join: a join can return before the
+            // handlers have run.
+            drop(child.invoke_on_completion(move |outcome| tally.file(outcome, name)));
+        }
+        // A lazy coroutine nobody started is not running work: it does not start now.
+        let unstarted = CoroutineError::cancelled("the scope shut down before it started", None);
+        for child in children.iter().filter(|c| c.state() == JobState::New) {
+            child.cancel_with_error(unstarted.clone());
         }
         let drained = {
-            let all = pin!(join_all(children.iter().map(Job::join)));
+            let filed = pin!(tally.filed());
             let timer = pin!(Timer::after(grace));
-            matches!(select(all, timer).await, Either::Left(_))
+            matches!(select(filed, timer).await, Either::Left(_))
         };
         if !drained {
             let cause = CoroutineError::cancelled("the shutdown's grace period ended", None);
             for child in &children {
                 child.cancel_with_error(cause.clone());
             }
-            join_all(children.iter().map(Job::join)).await;
+            tally.filed().await;
         }
         if job.is_standalone() {
             job.complete();
             job.join().await;
         }
-        let mut report = std::mem::take(&mut *lock(&report));
+        let mut report = std::mem::take(&mut *lock(&tally.report));
         report.drained = drained;
         report
     }

@@ -232,3 +232,27 @@ fn await_all_fails_fast_on_real_runtimes() {
         });
     }
 }
+
+/// Errors are shared: two joiners attaching the same two failures to each other in opposite
+/// orders must not make a cycle (printing one would never end).
+#[test]
+fn opposite_joins_of_the_same_failures_make_no_cycle() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let scope = Scope::new(Job::supervisor() + CoroutineExceptionHandler::new(|_, _| {}));
+        let a = scope.async_(async { Err::<u32, _>(CoroutineError::failed("A")) });
+        let b = scope.async_(async { Err::<u32, _>(CoroutineError::failed("B")) });
+        a.join().await;
+        b.join().await;
+        let first = await_all([a.clone(), b.clone()]).await.unwrap_err();
+        let second = await_all([b, a]).await.unwrap_err();
+        let printed = format!("{first:?} {second:?}");
+        assert!(
+            printed.contains("\"A\"") && printed.contains("\"B\""),
+            "{printed}"
+        );
+    });
+}

@@ -299,3 +299,50 @@ fn the_joiners_on_real_runtimes() {
         });
     }
 }
+
+/// A race whose loser failed before the win (both done by the time the joiner looks): the
+/// failure was part of the race, so no exception handler hears of it.
+#[test]
+fn a_loser_that_failed_before_the_win_is_not_reported_as_unawaited() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for _ in 0..50 {
+            let reported = Arc::new(Mutex::new(Vec::new()));
+            let sink = reported.clone();
+            let handler = CoroutineExceptionHandler::new(move |_, e| {
+                sink.lock().unwrap().push(e.to_string());
+            });
+            let scope = Scope::new(Job::supervisor() + handler);
+            let won = scope
+                .async_(async {
+                    first_success(|s| async move {
+                        vec![
+                            s.async_(async { Ok::<u32, CoroutineError>(1) }),
+                            s.async_(async { Err::<u32, _>(CoroutineError::failed("down")) }),
+                        ]
+                    })
+                    .await
+                })
+                .await
+                .unwrap();
+            assert_eq!(won, 1);
+            let picked = scope
+                .async_(async {
+                    Select::new()
+                        .on_async(async { 1u32 }, |r| r.unwrap())
+                        .on_async(
+                            async { Err::<u32, _>(CoroutineError::failed("down")) },
+                            |_| 2,
+                        )
+                        .await
+                })
+                .await
+                .unwrap();
+            assert_eq!(picked, 1);
+            assert!(reported.lock().unwrap().is_empty(), "{reported:?}");
+        }
+    });
+}

@@ -42,9 +42,17 @@ pub(crate) struct Limited {
 
 impl Limited {
     pub(crate) fn new(base: Base, parallelism: usize) -> Arc<Limited> {
+        // On a runtime, a worker started by a worker would sit in that thread's LIFO slot,
+        // which no other thread steals, behind the task it is about to run (which may block):
+        // there, a worker starts for every push while a slot is free. On the blocking pool a
+        // start wakes a thread, so only when nobody is searching.
+        let policy = match base {
+            Base::Blocking(_) => StartPolicy::WhenNoneSearching,
+            _ => StartPolicy::WhileSlotsFree,
+        };
         Arc::new(Limited {
             base,
-            queue: RunQueue::new(parallelism),
+            queue: RunQueue::new(parallelism, policy),
         })
     }
 
@@ -94,22 +102,33 @@ impl Limited {
     }
 }
 
+/// When a new worker starts (see `Limited::new` for which base takes which).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum StartPolicy {
+    /// Whenever an item is queued and a slot is free.
+    WhileSlotsFree,
+    /// Only when no worker is searching.
+    WhenNoneSearching,
+}
+
 /// A view's queue and its worker slots: at most `parallelism` workers hold a slot, and a queued
 /// item always has one coming.
 ///
 /// A worker is *searching* from the moment its start is decided until it takes an item, and
-/// again each time it comes back for the next one; otherwise it is *running* an item. A new
-/// worker is started only when nobody is searching: a burst of items (a cancelled scope waking
-/// 2,000 coroutines) is taken by the workers already there instead of waking `parallelism`
-/// threads at once, which on the blocking pool cost ten times the work itself. A worker that
-/// takes an item and leaves others behind with nobody searching starts the next worker before it
-/// runs its own, so items that block still reach `parallelism` workers, one start at a time.
+/// again each time it comes back for the next one; otherwise it is *running* an item. Under
+/// `WhenNoneSearching`, a new worker is started only when nobody is searching: a burst of items
+/// (a cancelled scope waking 2,000 coroutines) is taken by the workers already there instead of
+/// waking `parallelism` threads at once, which on the blocking pool cost ten times the work
+/// itself. A worker that takes an item and leaves others behind with nobody searching starts
+/// the next worker before it runs its own, so items that block still reach `parallelism`
+/// workers, one start at a time.
 ///
 /// Everything is counted under the queue's one lock, so a push and a retiring worker are
 /// ordered: a worker retires only on an empty queue, and a push after that finds nobody
 /// searching and starts one.
 pub(super) struct RunQueue<T> {
     parallelism: usize,
+    policy: StartPolicy,
     slots: Mutex<Slots<T>>,
 }
 
@@ -123,8 +142,12 @@ struct Slots<T> {
 impl<T> Slots<T> {
     /// Takes a slot for a new worker, counted as searching, if one is needed and free.
     #[must_use]
-    fn start_if_needed(&mut self, parallelism: usize) -> bool {
-        let needed = self.searching == 0 && !self.queue.is_empty() && self.workers < parallelism;
+    fn start_if_needed(&mut self, parallelism: usize, policy: StartPolicy) -> bool {
+        let wanted = match policy {
+            StartPolicy::WhileSlotsFree => true,
+            StartPolicy::WhenNoneSearching => self.searching == 0,
+        };
+        let needed = wanted && !self.queue.is_empty() && self.workers < parallelism;
         if needed {
             self.workers += 1;
             self.searching += 1;
@@ -141,9 +164,10 @@ pub(super) struct Taken<T> {
 }
 
 impl<T> RunQueue<T> {
-    pub(super) fn new(parallelism: usize) -> RunQueue<T> {
+    pub(super) fn new(parallelism: usize, policy: StartPolicy) -> RunQueue<T> {
         RunQueue {
             parallelism,
+            policy,
             slots: Mutex::new(Slots {
                 queue: VecDeque::new(),
                 workers: 0,
@@ -158,7 +182,7 @@ impl<T> RunQueue<T> {
     pub(super) fn push(&self, item: T) -> bool {
         let mut slots = lock(&self.slots);
         slots.queue.push_back(item);
-        slots.start_if_needed(self.parallelism)
+        slots.start_if_needed(self.parallelism, self.policy)
     }
 
     /// For a worker: the next item (`ran`: it comes back from running one), or `None` once the
@@ -171,7 +195,7 @@ impl<T> RunQueue<T> {
         slots.searching -= 1;
         match slots.queue.pop_front() {
             Some(item) => {
-                let start_worker = slots.start_if_needed(self.parallelism);
+                let start_worker = slots.start_if_needed(self.parallelism, self.policy);
                 Some(Taken { item, start_worker })
             }
             None => {

@@ -21,7 +21,7 @@ use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::thread;
 
-use super::limited::RunQueue;
+use super::limited::{RunQueue, StartPolicy};
 use super::task::{Schedule, Task};
 
 /// A scheduler that queues its tasks for the test's workers.
@@ -222,9 +222,9 @@ fn work_from(
 
 /// Two enqueuers racing a worker that is retiring (it holds a slot and found the queue empty):
 /// never more than `parallelism` workers, and no item is stranded in the queue without one.
-fn enqueuers_race_retiring_worker(parallelism: usize) {
+fn enqueuers_race_retiring_worker(parallelism: usize, policy: StartPolicy) {
     loom::model(move || {
-        let queue = Arc::new(RunQueue::new(parallelism));
+        let queue = Arc::new(RunQueue::new(parallelism, policy));
         let busy = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         // The worker that ran item 0 and will find the queue empty.
@@ -253,12 +253,14 @@ fn enqueuers_race_retiring_worker(parallelism: usize) {
 
 #[test]
 fn view_slots_parallelism_1() {
-    enqueuers_race_retiring_worker(1);
+    enqueuers_race_retiring_worker(1, StartPolicy::WhileSlotsFree);
+    enqueuers_race_retiring_worker(1, StartPolicy::WhenNoneSearching);
 }
 
 #[test]
 fn view_slots_parallelism_2() {
-    enqueuers_race_retiring_worker(2);
+    enqueuers_race_retiring_worker(2, StartPolicy::WhileSlotsFree);
+    enqueuers_race_retiring_worker(2, StartPolicy::WhenNoneSearching);
 }
 
 /// A worker abandoning the view (its runtime went away) while an item is queued: the item is
@@ -267,7 +269,7 @@ fn view_slots_parallelism_2() {
 #[test]
 fn view_slots_abandoned_worker() {
     loom::model(|| {
-        let queue = Arc::new(RunQueue::new(1));
+        let queue = Arc::new(RunQueue::new(1, StartPolicy::WhenNoneSearching));
         let busy = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         assert!(queue.push(0));

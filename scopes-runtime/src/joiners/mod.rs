@@ -19,8 +19,8 @@ mod select;
 
 use std::future::{Future, IntoFuture};
 
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 
 use crate::builders::{coroutine_scope, supervisor_scope};
 use crate::coroutine::{Coroutine, Deferred};
@@ -176,7 +176,8 @@ impl<T> AsRef<Job> for Deferred<T> {
 /// - Coroutines the block `launch`es in the scope are cancelled with the losers. Under the
 ///   supervisor their failures go to their exception handler, and so does a loser's failure
 ///   that comes after the win (a cleanup's error): nobody awaits it any more, and nothing is
-///   lost.
+///   lost. Failures of children that had ended by the time of the win were part of the race
+///   and are ignored, as Java's joiner ignores them.
 /// - Dropped before it returns, it cancels the scope (see [`coroutine_scope`]).
 ///
 /// ```
@@ -239,6 +240,9 @@ async fn race_for_success<T>(
     while let Some(result) = racing.next().await {
         match result {
             Ok(value) => {
+                // Children that had ended by now were part of the race: their failures are
+                // taken here (and ignored, as Java's joiner does), not reported as unawaited.
+                while let Some(Some(_)) = racing.next().now_or_never() {}
                 let lost =
                     CoroutineError::cancelled("first_success: another child succeeded", None);
                 for child in scope.job().children() {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -63,8 +63,10 @@ enum Arm<'a, R> {
 /// - **Failures are values**: an `on_async` or `on_await` arm gives its handler the
 ///   `Result`, a panic included; the select itself fails (`Err`) only if the caller is
 ///   cancelled, the scope fails, or it has no arm. A launched loser's failure that comes after
-///   the win (a cleanup's error) goes to its exception handler: nobody awaits it any more. The winning handler runs once the losers
-///   have ended, in the caller (its panic is the caller's).
+///   the win (a cleanup's error) goes to its exception handler: nobody awaits it any more; one
+///   that had ended by the time of the win was part of the race and is dropped with its arm.
+///   The winning handler runs once the losers have ended, in the caller (its panic is the
+///   caller's).
 /// - **Dropping the select future** (under `tokio::time::timeout`, a lost outer `select!`)
 ///   cancels what it launched, like dropping a [`coroutine_scope`](crate::coroutine_scope),
 ///   and leaves observed arms alone.
@@ -263,14 +265,26 @@ impl<'a, R: Send + 'a> Select<'a, R> {
             return Err(CoroutineError::failed("a Select needs at least one arm"));
         }
         let chosen = supervisor_scope(move |scope: ScopeHandle| async move {
-            let mut racing: Vec<ArmFuture<'a, R>> = arms
+            let mut racing: Vec<(bool, ArmFuture<'a, R>)> = arms
                 .into_iter()
                 .map(|arm| match arm {
-                    Arm::Polled(future) => future,
-                    Arm::Launched(launch) => launch(&scope),
+                    Arm::Polled(future) => (false, future),
+                    Arm::Launched(launch) => (true, launch(&scope)),
                 })
                 .collect();
-            let chosen = poll_fn(|cx| first_ready(&mut racing, cx)).await;
+            let chosen = poll_fn(|cx| {
+                let (winner, chosen) = ready!(first_ready(&mut racing, cx));
+                // Launched arms that had ended by now were part of the race: their results
+                // (a failure too) are taken here, not reported as never awaited. Polled arms
+                // are not polled again: that would run their code further.
+                for (i, (launched, arm)) in racing.iter_mut().enumerate() {
+                    if *launched && i != winner {
+                        drop(arm.as_mut().poll(cx));
+                    }
+                }
+                Poll::Ready(chosen)
+            })
+            .await;
             // The losers polled here end now; the coroutines the select launched are
             // cancelled, and the scope returns once they have ended.
             drop(racing);
@@ -295,15 +309,16 @@ impl<'a, R> CoroutineResult for ChosenArm<'a, R> {
     }
 }
 
-/// Polls the arms in order (biased) and gives the first that is ready.
+/// Polls the arms in order (biased) and gives the first that is ready, with its index.
 fn first_ready<'a, R>(
-    racing: &mut [ArmFuture<'a, R>],
+    racing: &mut [(bool, ArmFuture<'a, R>)],
     cx: &mut Context<'_>,
-) -> Poll<Chosen<'a, R>> {
+) -> Poll<(usize, Chosen<'a, R>)> {
     racing
         .iter_mut()
-        .find_map(|arm| match arm.as_mut().poll(cx) {
-            Poll::Ready(chosen) => Some(chosen),
+        .enumerate()
+        .find_map(|(i, (_, arm))| match arm.as_mut().poll(cx) {
+            Poll::Ready(chosen) => Some((i, chosen)),
             Poll::Pending => None,
         })
         .map_or(Poll::Pending, Poll::Ready)
