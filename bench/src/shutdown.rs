@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use scopes::Dispatchers;
 use scopes::prelude::*;
+use scopes::{Dispatcher, Dispatchers};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -48,21 +48,33 @@ pub(crate) fn shutdown(rt: &Runtime, plan: Plan) {
         tracker.wait().await;
         start.elapsed()
     });
-    let scoped = timed_part(rt, JOBS, || async move {
-        let scope = Scope::new(Job::supervisor() + Dispatchers::io().limited_parallelism(PARALLEL));
-        let started = Arc::new(AtomicUsize::new(0));
-        for _ in 0..JOBS {
-            let started = started.clone();
-            scope.launch(async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                delay(WORK).await;
-            });
+    let scoped = |dispatcher: fn() -> Dispatcher| {
+        move || async move {
+            let scope = Scope::new(Job::supervisor() + dispatcher());
+            let started = Arc::new(AtomicUsize::new(0));
+            for _ in 0..JOBS {
+                let started = started.clone();
+                scope.launch(async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    delay(WORK).await;
+                });
+            }
+            until_running(&started).await;
+            let start = Instant::now();
+            scope.cancel_and_join().await;
+            start.elapsed()
         }
-        until_running(&started).await;
-        let start = Instant::now();
-        scope.cancel_and_join().await;
-        start.elapsed()
-    });
+    };
+    let on_io = timed_part(
+        rt,
+        JOBS,
+        scoped(|| Dispatchers::io().limited_parallelism(PARALLEL)),
+    );
+    let on_default = timed_part(
+        rt,
+        JOBS,
+        scoped(|| Dispatchers::default().limited_parallelism(PARALLEL)),
+    );
     print_table(
         plan,
         &format!(
@@ -76,9 +88,14 @@ pub(crate) fn shutdown(rt: &Runtime, plan: Plan) {
                 tracked,
             ),
             Row::new(
-                "scopes: `limited_parallelism(50)`, `scope.cancel_and_join()`",
-                "",
-                scoped,
+                "scopes: `io().limited_parallelism(50)`, `scope.cancel_and_join()`",
+                "the service's dispatcher: workers on tokio's blocking pool",
+                on_io,
+            ),
+            Row::new(
+                "scopes: `default().limited_parallelism(50)`, the same",
+                "workers on the runtime's own threads",
+                on_default,
             ),
         ],
     );

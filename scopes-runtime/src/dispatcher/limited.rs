@@ -7,8 +7,10 @@
 //! most `n` tasks are being polled at any moment, parked coroutines hold no worker, and an idle
 //! view costs nothing.
 //!
-//! A new worker starts only when no worker is looking for work (see `RunQueue`), so a burst of
-//! wake-ups is taken by the workers already there. The queue and its slots are a `RunQueue`,
+//! On the blocking pool, a new worker starts only when no worker is looking for work (see
+//! `RunQueue`), and a worker that finds the queue empty looks again a few times before it
+//! retires (`LINGER`), so a burst of wake-ups is taken by the workers already there instead of
+//! waking a thread for each. The queue and its slots are a `RunQueue`,
 //! apart from where workers run, so that loom checks them alone (`dispatcher/loom_tests.rs`).
 
 use std::collections::VecDeque;
@@ -90,7 +92,7 @@ impl Limited {
     fn start_worker(self: &Arc<Self>) {
         let worker = Worker {
             view: self.clone(),
-            phase: WorkerPhase::Starting,
+            phase: WorkerPhase::Searching,
         };
         match &self.base {
             Base::Runtime(handle) => drop(handle.spawn(worker.work_async())),
@@ -156,6 +158,15 @@ impl<T> Slots<T> {
     }
 }
 
+/// What a worker finds when it looks for work.
+pub(super) enum Next<T> {
+    Item(Taken<T>),
+    /// Nothing queued; the worker still holds its slot and is still searching.
+    Empty,
+    /// Nothing queued; the worker gave its slot back.
+    Retired,
+}
+
 /// An item a worker took, and whether it must start another worker before running it.
 #[must_use = "a worker to start must be started"]
 pub(super) struct Taken<T> {
@@ -185,23 +196,26 @@ impl<T> RunQueue<T> {
         slots.start_if_needed(self.parallelism, self.policy)
     }
 
-    /// For a worker: the next item (`ran`: it comes back from running one), or `None` once the
-    /// worker gave its slot back (retired).
-    pub(super) fn next(&self, ran: bool) -> Option<Taken<T>> {
+    /// For a worker: the next item (`ran`: it comes back from running one). On an empty queue
+    /// it retires (gives its slot back) if `retire_if_empty`, else it stays searching, its slot
+    /// held, to look again.
+    pub(super) fn next(&self, ran: bool, retire_if_empty: bool) -> Next<T> {
         let mut slots = lock(&self.slots);
         if ran {
             slots.searching += 1;
         }
-        slots.searching -= 1;
         match slots.queue.pop_front() {
             Some(item) => {
+                slots.searching -= 1;
                 let start_worker = slots.start_if_needed(self.parallelism, self.policy);
-                Some(Taken { item, start_worker })
+                Next::Item(Taken { item, start_worker })
             }
-            None => {
+            None if retire_if_empty => {
+                slots.searching -= 1;
                 slots.workers -= 1;
-                None
+                Next::Retired
             }
+            None => Next::Empty,
         }
     }
 
@@ -230,36 +244,51 @@ struct Worker {
     phase: WorkerPhase,
 }
 
-/// Where a worker is: counted as searching until it takes its first item, then running items
-/// (it only awaits between them), then retired.
+/// Where a worker is: searching (counted as such: started and not yet given an item, or
+/// lingering on an empty queue), running items (it only awaits between them), or retired.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum WorkerPhase {
-    Starting,
+    Searching,
     Working,
     Retired,
 }
 
+/// How many times a worker on the blocking pool looks again at an empty queue (yielding its
+/// thread in between) before it retires. A burst of wake-ups (a cancelled scope) arrives a
+/// few microseconds apart: a worker that retired between two would cost a thread wake-up for
+/// the next, which is most of the work of a cancelled coroutine.
+const LINGER: usize = 64;
+
 impl Worker {
-    /// The next task, starting another worker first if the queue asks for one.
-    fn next(&mut self) -> Option<Arc<Task>> {
-        let ran = self.phase == WorkerPhase::Working;
-        match self.view.queue.next(ran) {
-            Some(taken) => {
-                self.phase = WorkerPhase::Working;
-                if taken.start_worker {
-                    self.view.start_worker();
+    /// The next task, starting another worker first if the queue asks for one. `linger`: how
+    /// many times to look again at an empty queue before retiring.
+    fn next(&mut self, linger: usize) -> Option<Arc<Task>> {
+        let mut looked = 0;
+        loop {
+            let ran = self.phase == WorkerPhase::Working;
+            match self.view.queue.next(ran, looked >= linger) {
+                Next::Item(taken) => {
+                    self.phase = WorkerPhase::Working;
+                    if taken.start_worker {
+                        self.view.start_worker();
+                    }
+                    return Some(taken.item);
                 }
-                Some(taken.item)
-            }
-            None => {
-                self.phase = WorkerPhase::Retired;
-                None
+                Next::Empty => {
+                    self.phase = WorkerPhase::Searching;
+                    looked += 1;
+                    std::thread::yield_now();
+                }
+                Next::Retired => {
+                    self.phase = WorkerPhase::Retired;
+                    return None;
+                }
             }
         }
     }
 
     fn work_blocking(mut self) {
-        while let Some(task) = self.next() {
+        while let Some(task) = self.next(LINGER) {
             task.run();
         }
     }
@@ -275,7 +304,7 @@ impl Worker {
         #[cfg(not(feature = "test-util"))]
         let (batch, in_test) = (BATCH, false);
         let mut ran = 0;
-        while let Some(task) = self.next() {
+        while let Some(task) = self.next(0) {
             task.run();
             ran += 1;
             if ran % batch == 0 {
@@ -297,7 +326,7 @@ impl Drop for Worker {
             return;
         }
         // Outside the lock: dropping a coroutine ends its job.
-        let searching = self.phase == WorkerPhase::Starting;
+        let searching = self.phase == WorkerPhase::Searching;
         for task in self.view.queue.abandon(searching) {
             task.abort();
         }

@@ -21,7 +21,7 @@ use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::thread;
 
-use super::limited::{RunQueue, StartPolicy};
+use super::limited::{Next, RunQueue, StartPolicy, Taken};
 use super::task::{Schedule, Task};
 
 /// A scheduler that queues its tasks for the test's workers.
@@ -207,8 +207,20 @@ fn work_from(
     came_back: bool,
 ) {
     let mut came_back = came_back;
-    while let Some(taken) = queue.next(came_back) {
+    // Looks once more at an empty queue before retiring, as a lingering worker does.
+    let mut looked = false;
+    loop {
+        let taken = match queue.next(came_back, looked) {
+            Next::Item(taken) => taken,
+            Next::Empty => {
+                came_back = false;
+                looked = true;
+                continue;
+            }
+            Next::Retired => break,
+        };
         came_back = true;
+        looked = false;
         if taken.start_worker {
             // Another worker, inline: the model checks the slots, not where workers run.
             work(queue, parallelism, busy, ran);
@@ -229,7 +241,9 @@ fn enqueuers_race_retiring_worker(parallelism: usize, policy: StartPolicy) {
         let ran = Arc::new(AtomicUsize::new(0));
         // The worker that ran item 0 and will find the queue empty.
         assert!(queue.push(0));
-        let first = queue.next(false).expect("item 0");
+        let Next::Item(first) = queue.next(false, true) else {
+            panic!("item 0 is queued")
+        };
         assert_eq!((first.item, first.start_worker), (0, false));
         let spawn = |f: fn(&RunQueue<usize>, &AtomicUsize, &AtomicUsize, usize)| {
             let (q, b, r) = (queue.clone(), busy.clone(), ran.clone());
@@ -273,7 +287,10 @@ fn view_slots_abandoned_worker() {
         let busy = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         assert!(queue.push(0));
-        assert_eq!(queue.next(false).map(|t| t.item), Some(0));
+        assert!(matches!(
+            queue.next(false, true),
+            Next::Item(Taken { item: 0, .. })
+        ));
         let q = queue.clone();
         let abandoning = thread::spawn(move || q.abandon(false).len());
         if queue.push(1) {
