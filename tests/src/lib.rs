@@ -355,3 +355,27 @@ pub fn park_64_and_shut_down(
         reports: recorder.messages(),
     }
 }
+
+/// A body that waits `after`, then ends with `outcome`; its cleanup (one second, virtual time
+/// in a test) sets the returned flag. For the joiners' tests: what they cancel, they await.
+pub fn tracked<T: Send + 'static>(
+    after: Duration,
+    outcome: Result<T, TestError>,
+) -> (
+    impl std::future::Future<Output = Result<T, TestError>> + Send + 'static,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let cleaned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cleaned.clone();
+    let body = scopes::try_finally(
+        async move {
+            scopes::delay(after).await;
+            outcome
+        },
+        async move {
+            scopes::delay(Duration::from_secs(1)).await;
+            flag.store(true, Ordering::SeqCst);
+        },
+    );
+    (body, cleaned)
+}

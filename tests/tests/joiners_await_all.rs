@@ -8,31 +8,7 @@ use std::time::Duration;
 use scopes::prelude::*;
 use scopes::test::TestScope;
 use scopes::{ErrorKind, JobState};
-use scopes_tests::{LIMIT, Recorder, Rt, TestError, on_runtime};
-
-/// A body that waits `after`, then ends with `outcome`; its cleanup (a `try_finally` that
-/// suspends for a second of virtual time) sets the returned flag.
-fn tracked<T: Send + 'static>(
-    after: Duration,
-    outcome: Result<T, TestError>,
-) -> (
-    impl Future<Output = Result<T, TestError>> + Send + 'static,
-    Arc<AtomicBool>,
-) {
-    let cleaned = Arc::new(AtomicBool::new(false));
-    let flag = cleaned.clone();
-    let body = try_finally(
-        async move {
-            delay(after).await;
-            outcome
-        },
-        async move {
-            delay(Duration::from_secs(1)).await;
-            flag.store(true, SeqCst);
-        },
-    );
-    (body, cleaned)
-}
+use scopes_tests::{LIMIT, Recorder, Rt, TestError, on_runtime, tracked};
 
 const HOUR: Duration = Duration::from_secs(3600);
 

@@ -9,33 +9,9 @@ use std::time::Duration;
 use scopes::prelude::*;
 use scopes::test::TestScope;
 use scopes::{ErrorKind, JobState};
-use scopes_tests::{LIMIT, Rt, TestError, on_runtime};
+use scopes_tests::{LIMIT, Rt, TestError, on_runtime, tracked};
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// A body that waits `after`, then ends with `outcome`; its cleanup (one second of virtual
-/// time) sets the returned flag.
-fn tracked<T: Send + 'static>(
-    after: Duration,
-    outcome: Result<T, TestError>,
-) -> (
-    impl Future<Output = Result<T, TestError>> + Send + 'static,
-    Arc<AtomicBool>,
-) {
-    let cleaned = Arc::new(AtomicBool::new(false));
-    let flag = cleaned.clone();
-    let body = try_finally(
-        async move {
-            delay(after).await;
-            outcome
-        },
-        async move {
-            delay(Duration::from_secs(1)).await;
-            flag.store(true, SeqCst);
-        },
-    );
-    (body, cleaned)
-}
 
 type Jobs = Arc<Mutex<Vec<Job>>>;
 
