@@ -45,7 +45,13 @@ pub fn is_in_coroutine() -> bool {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// quiet_coroutine_panics();
 /// let scope = Scope::new(());
-/// let failed = scope.async_(async { panic!("reported once, by the awaiter") }).await;
+/// let failed = scope.async_(async {
+///     if true {
+///         panic!("reported once, by the awaiter")
+///     }
+///     1
+/// });
+/// let failed = failed.await;
 /// assert!(failed.unwrap_err().is_panic()); // and no "thread panicked at" line on stderr
 /// # }
 /// ```

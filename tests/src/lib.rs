@@ -355,3 +355,7 @@ pub fn park_64_and_shut_down(
         reports: recorder.messages(),
     }
 }
+
+/// A capturing `tracing` layer for the observability tests.
+#[cfg(feature = "tracing")]
+pub mod capture;
