@@ -25,8 +25,8 @@
 //! - `joiners`: [`await_all`], [`join_all`], [`first_success`], [`all_successful`] and the
 //!   structured [`Select`]: what they cancel, they wait for.
 //! - `panic_hook`: [`quiet_coroutine_panics`], [`is_in_coroutine`]: one report per panic.
-//! - `trace` (the `tracing` feature): a span per coroutine, events for failures, cancellations
-//!   and `NonCancellable` sections; see the crate's README, "Observability".
+//! - [`observability`]: a span per coroutine and events for failures, cancellations and
+//!   `NonCancellable` sections (the `tracing` feature, in `trace`), dumps, panics, tokio-console.
 //! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
 //! - `test`: `run_test`, `TestScope` and the test scheduler: virtual time for every dispatcher
 //!   (the `test-util` feature).
@@ -53,6 +53,7 @@ mod global;
 mod job;
 mod joiners;
 mod launcher;
+pub mod observability;
 mod panic_hook;
 mod scope;
 mod shutdown;

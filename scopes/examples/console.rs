@@ -21,19 +21,21 @@ async fn main() {
     console_subscriber::init();
     let app = Scope::new(Job::supervisor());
     for w in 0..4 {
-        app.coroutine().name(format!("worker {w}")).launch(async move {
-            for tick in 0u64.. {
-                current_scope()
-                    .coroutine()
-                    .name(format!("job {w}.{tick}"))
-                    .launch(delay(Duration::from_millis(200 * (w + 1))))
-                    .join()
-                    .await;
-            }
-        });
+        app.coroutine()
+            .name(format!("worker {w}"))
+            .launch(async move {
+                for tick in 0u64.. {
+                    current_scope()
+                        .coroutine()
+                        .name(format!("job {w}.{tick}"))
+                        .launch(delay(Duration::from_millis(200 * (w + 1))))
+                        .join()
+                        .await;
+                }
+            });
     }
-    println!("tasks are named after their coroutines; open `tokio-console`. Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.ok();
+    println!("tasks are named after their coroutines; open `tokio-console` (60 s)");
+    delay(Duration::from_secs(60)).await;
     app.cancel_and_join().await;
 }
 
