@@ -9,14 +9,25 @@
 //!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
 //! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined;
 //! - `tracker-cancel`: the same tree with `CancellationToken`s and a `TaskTracker`;
-//! - `build`, `tracker-build`: the trees alone, to subtract from the two above.
+//! - `build`, `tracker-build`: the trees alone, to subtract from the two above;
+//! - `noop` (with `--features tracing`): the launches with a no-op `tracing` subscriber.
 
 use std::time::Duration;
 
 use scopes::prelude::*;
 
 fn main() {
-    let mode = std::env::args().nth(1).unwrap_or_default();
+    #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+    let mut mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "noop" {
+        #[cfg(feature = "tracing")]
+        {
+            tracing::subscriber::set_global_default(noop::Noop).expect("the first subscriber");
+            mode = String::new();
+        }
+        #[cfg(not(feature = "tracing"))]
+        panic!("`noop` needs --features tracing");
+    }
     // `mt` (for `perf`): the launches on a 2-worker runtime, as in the harness, ten times over.
     let mut builder = match mode.as_str() {
         "mt" => tokio::runtime::Builder::new_multi_thread(),
@@ -139,4 +150,35 @@ fn main() {
             scope.complete_and_join().await;
         }
     });
+}
+
+/// A subscriber that enables everything and does nothing (as the harness's `tracing` table).
+#[cfg(feature = "tracing")]
+mod noop {
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata, Subscriber};
+    use tracing_core::LevelFilter;
+
+    pub(crate) struct Noop;
+
+    impl Subscriber for Noop {
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::always()
+        }
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn max_level_hint(&self) -> Option<LevelFilter> {
+            Some(LevelFilter::TRACE)
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
 }

@@ -8,6 +8,7 @@
 //! cargo run --release -p scopes-bench -- --only launch,hop   # the named tables alone
 //! cargo run --release -p scopes-bench -- --only state,ping-pong,fan-out-1,fan-out-8,fan-out-64
 //! cargo run --release -p scopes-bench -- --only produce
+//! cargo run --release -p scopes-bench -- --only tracing    # and again with --features tracing
 //! ```
 //!
 //! Workloads 1-8 of the benchmark issue are in `structure` and `memory`, the flow tables
@@ -20,6 +21,7 @@ mod flow;
 mod memory;
 mod shutdown;
 mod structure;
+mod tracing_cost;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -310,6 +312,12 @@ fn main() {
             return;
         }
     }
+    if let [_, flag, n] = args.as_slice() {
+        if flag == "--tracing-child" {
+            tracing_cost::child(n.parse().expect("a count"));
+            return;
+        }
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick {
         Plan {
@@ -369,7 +377,7 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|names| names.split(',').collect());
-    let tables: [(&str, &dyn Fn()); 17] = [
+    let tables: [(&str, &dyn Fn()); 18] = [
         ("launch", &|| structure::launch_join(&shared, plan)),
         ("tree", &|| structure::tree(&shared, plan)),
         ("cancel", &|| structure::cancel_tree(&shared, plan)),
@@ -389,6 +397,7 @@ fn main() {
         ("fan-out-64", &|| flow::shared_fan_out(&shared, plan, 64)),
         ("produce", &|| flow::produce_values(&shared, plan)),
         ("shutdown", &|| shutdown::shutdown(&shared, plan)),
+        ("tracing", &|| tracing_cost::table(&shared, plan)),
     ];
     if let Some(unknown) = only
         .iter()

@@ -28,7 +28,7 @@ use crate::deadline::Limit;
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
 use crate::exception;
-use crate::frame::{self, Frame, NonCancellableGuard, Outcome};
+use crate::frame::{self, Frame, NonCancellableGuard, Outcome, Section};
 use crate::job::{Job, Join, Kind};
 use crate::scope::ScopeHandle;
 use crate::sync::lock_std;
@@ -312,7 +312,11 @@ where
             *lock_std(&slot) = Some(output.into_result()?);
             Ok(())
         };
-        dispatcher.spawn(CoroutineTask::new(frame, body, sink, false));
+        let name = crate::dispatcher::task_name(frame.job().bare_context());
+        dispatcher.spawn_named(
+            CoroutineTask::new(frame, body, sink, false),
+            name.as_deref(),
+        );
     }
 }
 
@@ -472,10 +476,14 @@ where
                 hop_to,
             } = scoped_frame(kind, extra, H::CAN_HOP);
             let context = frame.context();
-            if hop_to.is_some() || context.contains::<NonCancellable>() {
+            let section = match context.contains::<NonCancellable>() {
+                true => Some(Section::NonCancellable),
+                false => hop_to.is_some().then_some(Section::Hop),
+            };
+            if let Some(section) = section {
                 // The caller waits for the body: a hopped body, like a `NonCancellable` one, is
                 // not dropped with the caller; the cancellation reaches it through its job.
-                *this.section = Some(NonCancellableGuard::enter(outer));
+                *this.section = Some(NonCancellableGuard::enter(outer, section));
             }
             let frame = this.frame.insert(frame);
             // Making the block is user code: its panic is the scope's failure.
@@ -558,7 +566,18 @@ where
         Poll::Ready(match job.final_error() {
             Some(error) => match &this.timed_out {
                 Some(timeout) if error.is_cancellation() => Err(timeout.clone()),
-                _ => Err(error),
+                _ => {
+                    // Returned to the caller: handled here (its own timeout is a value).
+                    #[cfg(feature = "tracing")]
+                    if !this.timed_out.as_ref().is_some_and(|t| t.ptr_eq(&error)) {
+                        crate::trace::failure_handled(
+                            Some(&job),
+                            &error,
+                            crate::trace::HandledBy::Scope,
+                        );
+                    }
+                    Err(error)
+                }
             },
             None => value.ok_or_else(|| {
                 CoroutineError::cancelled("the scope completed without its block's value", None)

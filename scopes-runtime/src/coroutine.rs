@@ -274,7 +274,13 @@ where
     // Most launches add nothing to the scope's context: no merged copy then (fewer reference
     // counts touched on the scope's shared job and elements).
     let merged;
-    let context = match (extra.is_empty(), debug::is_debug_mode()) {
+    // While coroutine spans are enabled every coroutine gets an id, as in debug mode: the
+    // span's `id` is the dump's.
+    #[cfg(feature = "tracing")]
+    let with_id = debug::is_debug_mode() || crate::trace::coroutine_spans_enabled();
+    #[cfg(not(feature = "tracing"))]
+    let with_id = debug::is_debug_mode();
+    let context = match (extra.is_empty(), with_id) {
         (true, false) => scope_context,
         (_, debug) => {
             let context = scope_context.clone() + extra;
@@ -302,11 +308,15 @@ where
         return job;
     }
     let dispatcher = dispatcher::dispatcher_for(context);
+    // A name for the tokio task (tokio-console), only under `tokio_unstable`.
+    let name = dispatcher::task_name(context);
     let in_place = start == CoroutineStart::Undispatched
         || (start == CoroutineStart::Default && dispatcher.runs_in_place_here());
     if start == CoroutineStart::Lazy {
         let dispatcher = dispatcher.into_owned();
-        let refused = job.set_lazy_start(Box::new(move || dispatcher.spawn(task)));
+        let refused = job.set_lazy_start(Box::new(move || {
+            dispatcher.spawn_named(task, name.as_deref())
+        }));
         // Cancelled meanwhile: the task (user code) is dropped here, outside any lock.
         drop(refused);
     } else if in_place {
@@ -319,10 +329,10 @@ where
             .then(|| dispatcher.handle());
         let _enter = runtime.as_ref().map(|h| h.enter());
         if task.as_mut().poll(&mut cx).is_pending() {
-            dispatcher.spawn(task);
+            dispatcher.spawn_named(task, name.as_deref());
         }
     } else {
-        dispatcher.spawn(task);
+        dispatcher.spawn_named(task, name.as_deref());
     }
     job
 }
@@ -489,6 +499,12 @@ impl<T> Deferred<T> {
         slot.observed = true;
         slot.unhandled = None;
         if let Some(error) = self.job.final_error() {
+            #[cfg(feature = "tracing")]
+            crate::trace::failure_handled(
+                Some(&self.job),
+                &error,
+                crate::trace::HandledBy::Deferred,
+            );
             return Err(error);
         }
         take(&mut slot).ok_or_else(|| {

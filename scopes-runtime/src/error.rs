@@ -61,6 +61,9 @@ pub struct CoroutineError {
 struct Inner {
     repr: Repr,
     suppressed: Mutex<Vec<CoroutineError>>,
+    /// Its error event was emitted (`trace`): a failure is one event, wherever it is handled.
+    #[cfg(feature = "tracing")]
+    traced: std::sync::atomic::AtomicBool,
 }
 
 enum Repr {
@@ -79,6 +82,8 @@ impl CoroutineError {
             inner: Arc::new(Inner {
                 repr,
                 suppressed: Mutex::new(Vec::new()),
+                #[cfg(feature = "tracing")]
+                traced: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -115,6 +120,15 @@ impl CoroutineError {
     /// A caught panic, from the payload `catch_unwind` returned.
     pub(crate) fn from_panic(payload: Box<dyn Any + Send>) -> Self {
         Self::panicked(panic_message(payload.as_ref()))
+    }
+
+    /// Marks the error's event emitted; true the first time.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn mark_traced(&self) -> bool {
+        !self
+            .inner
+            .traced
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
     }
 
     /// Which of the four outcomes this is.

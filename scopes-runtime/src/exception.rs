@@ -5,8 +5,8 @@
 //! [`CoroutineExceptionHandler`] in that coroutine's context; with none, to the global handler.
 //! The default global handler writes one line to stderr that names the coroutine. A handler that
 //! panics is itself caught and reported to the global handler; a panicking global handler falls
-//! back to the default line. Nothing is lost. With the `tracing` feature, the default handler
-//! also emits a `tracing` error event.
+//! back to the default line. Nothing is lost. With the `tracing` feature, every handled failure
+//! is also a `tracing` error event (see `trace`), whichever handler takes it.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -80,7 +80,17 @@ pub fn reset_global_exception_handler() {
 
 /// kotlinx's `handleCoroutineException`: the context's handler, else the global one.
 pub(crate) fn handle_coroutine_exception(context: &CoroutineContext, error: &CoroutineError) {
-    let Some(handler) = context.get::<CoroutineExceptionHandler>() else {
+    let handler = context.get::<CoroutineExceptionHandler>();
+    #[cfg(feature = "tracing")]
+    crate::trace::failure_handled(
+        context.job(),
+        error,
+        match handler {
+            Some(_) => crate::trace::HandledBy::Handler,
+            None => crate::trace::HandledBy::GlobalHandler,
+        },
+    );
+    let Some(handler) = handler else {
         report_global(context, error);
         return;
     };
@@ -107,6 +117,12 @@ pub(crate) fn report_handler_failure(
     if let Some(original) = original {
         report.add_suppressed(original);
     }
+    #[cfg(feature = "tracing")]
+    crate::trace::failure_handled(
+        context.job(),
+        &report,
+        crate::trace::HandledBy::GlobalHandler,
+    );
     report_global(context, &report);
 }
 
@@ -158,7 +174,6 @@ fn print_report(context: &CoroutineContext, error: &CoroutineError) {
         0 => String::new(),
         n => format!(" (+{n} suppressed)"),
     };
+    // With the `tracing` feature the error event was emitted where the failure was handled.
     eprintln!("scopes: unhandled failure in {who}: {error}{more}");
-    #[cfg(feature = "tracing")]
-    tracing::error!(coroutine = %who, error = %error, suppressed, "scopes: unhandled coroutine failure");
 }

@@ -16,7 +16,7 @@ use pin_project_lite::pin_project;
 use crate::context::CoroutineContext;
 use crate::error::{CoroutineError, CoroutineResult, panic_message};
 use crate::exception;
-use crate::frame::{self, FinallyRegistration, NonCancellableGuard};
+use crate::frame::{self, FinallyRegistration, NonCancellableGuard, Section};
 use crate::user;
 
 /// A caught panic's payload, to resume once the cleanup is done.
@@ -385,7 +385,7 @@ where
                 Ok(()) => ending,
             };
             *this.registration = None;
-            *this.section = Some(NonCancellableGuard::enter(current));
+            *this.section = Some(NonCancellableGuard::enter(current, Section::Cleanup));
             let finish = this.finish.take().expect("the body ends once");
             let (ending, cleanup) = finish.finish(ending);
             *this.ending = Some(ending);

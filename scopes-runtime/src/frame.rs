@@ -149,6 +149,9 @@ pub(crate) fn enter<R>(frame: &Frame, f: impl FnOnce() -> R) -> R {
             CURRENT.with(|c| *c.borrow_mut() = previous);
         }
     }
+    // The coroutine's span, entered for the poll or the drop (exited after the frame is left).
+    #[cfg(feature = "tracing")]
+    let _span = frame.job.inner().span.as_deref().map(tracing::Span::enter);
     let previous = CURRENT.with(|c| c.borrow_mut().replace(frame.clone()));
     let locals = frame
         .job
@@ -178,6 +181,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
     read.unwrap_or_else(|_| (f.take().expect("not called: no thread-local"))(None))
 }
 
+/// True while a body is polled or dropped on this thread; also while a frame is being entered
+/// or left (a panic hook may ask from a destructor that runs then).
+pub(crate) fn is_in_frame() -> bool {
+    CURRENT
+        .try_with(|c| c.try_borrow().map_or(true, |f| f.is_some()))
+        .unwrap_or(false)
+}
+
 /// The current frame, if code runs inside a coroutine.
 pub(crate) fn current_frame() -> Option<Frame> {
     with_current(|f| f.cloned())
@@ -186,21 +197,55 @@ pub(crate) fn current_frame() -> Option<Frame> {
 /// A running `NonCancellable` section: counted on every frame from `from` outwards.
 pub(crate) struct NonCancellableGuard {
     from: Option<Frame>,
+    section: Section,
+}
+
+/// Why a section is non-cancellable.
+#[derive(Clone, Copy)]
+pub(crate) enum Section {
+    /// `non_cancellable`, `with_context(NonCancellable, ..)`.
+    NonCancellable,
+    /// The cleanup of a `try_finally`.
+    Cleanup,
+    /// The caller of a body that hopped waits for it (not a section of the user's).
+    Hop,
+}
+
+impl Section {
+    /// The name a trace event gives it; `None` for an internal one.
+    #[cfg(feature = "tracing")]
+    fn traced(self) -> Option<&'static str> {
+        match self {
+            Section::NonCancellable => Some("non_cancellable"),
+            Section::Cleanup => Some("try_finally cleanup"),
+            Section::Hop => None,
+        }
+    }
 }
 
 impl NonCancellableGuard {
-    pub(crate) fn enter(from: Option<Frame>) -> Self {
+    pub(crate) fn enter(from: Option<Frame>, section: Section) -> Self {
         if let Some(frame) = &from {
+            #[cfg(feature = "tracing")]
+            if let Some(name) = section.traced() {
+                crate::trace::non_cancellable(frame.job(), name, true);
+            }
             for f in frame.chain() {
                 f.state().non_cancellable.fetch_add(1, Ordering::AcqRel);
             }
         }
-        NonCancellableGuard { from }
+        NonCancellableGuard { from, section }
     }
 }
 
 impl Drop for NonCancellableGuard {
     fn drop(&mut self) {
+        #[cfg(feature = "tracing")]
+        if let (Some(frame), Some(name)) = (&self.from, self.section.traced()) {
+            crate::trace::non_cancellable(frame.job(), name, false);
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = self.section;
         if let Some(frame) = &self.from {
             for f in frame.chain() {
                 let before = f.state().non_cancellable.fetch_sub(1, Ordering::AcqRel);

@@ -24,6 +24,9 @@
 //! - `flow`: [`flow::MutableStateFlow`] and [`flow::StateFlow`], hot values as `Stream`s.
 //! - `joiners`: [`await_all`], [`join_all`], [`first_success`], [`all_successful`] and the
 //!   structured [`Select`]: what they cancel, they wait for.
+//! - `panic_hook`: [`quiet_coroutine_panics`], [`is_in_coroutine`]: one report per panic.
+//! - [`observability`]: a span per coroutine and events for failures, cancellations and
+//!   `NonCancellable` sections (the `tracing` feature, in `trace`), dumps, panics, tokio-console.
 //! - `global`: [`GlobalScope`], behind an explicit opt-in (the `global-scope` feature).
 //! - `test`: `run_test`, `TestScope` and the test scheduler: virtual time for every dispatcher
 //!   (the `test-util` feature).
@@ -50,6 +53,8 @@ mod global;
 mod job;
 mod joiners;
 mod launcher;
+pub mod observability;
+mod panic_hook;
 mod scope;
 mod shutdown;
 mod sync;
@@ -57,6 +62,8 @@ mod sync;
 pub mod test;
 mod thread_local;
 mod timer;
+#[cfg(feature = "tracing")]
+mod trace;
 mod user;
 
 pub use bridge::{
@@ -85,6 +92,7 @@ pub use global::{GlobalScope, GlobalScopeOptIn};
 pub use job::{CompletionHandle, Job, JobSnapshot, JobState, Join};
 pub use joiners::{Select, all_successful, await_all, first_success, join_all};
 pub use launcher::CoroutineBuilder;
+pub use panic_hook::{is_in_coroutine, quiet_coroutine_panics};
 pub use scope::{
     CoroutineScope, Scope, ScopeHandle, current_context, current_scope, try_current_scope,
 };

@@ -64,6 +64,11 @@
 //! - **Context follows the coroutine** across hops: [`current_context()`], and
 //!   [`thread_local_element`] for a `thread_local!` value.
 //!
+//! - **Observable**: [`Job::dump`] and [`Job::snapshot`] show the live tree; with the `tracing`
+//!   feature each coroutine has a span whose parent is its parent coroutine's, and failures
+//!   (where handled, once), cancellations and `NonCancellable` sections are events (README,
+//!   "Observability"); [`quiet_coroutine_panics`] makes a coroutine's panic one report.
+//!
 //! See the README for the Kotlin → scopes table.
 
 pub use scopes_runtime::*;

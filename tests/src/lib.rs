@@ -379,3 +379,7 @@ pub fn tracked<T: Send + 'static>(
     );
     (body, cleaned)
 }
+
+/// A capturing `tracing` layer for the observability tests.
+#[cfg(feature = "tracing")]
+pub mod capture;

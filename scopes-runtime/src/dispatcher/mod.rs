@@ -469,6 +469,34 @@ impl Dispatcher {
         }
     }
 
+    /// Runs a coroutine's task here; `name` names its tokio task (see [`task_name`]).
+    pub(crate) fn spawn_named<F: Future<Output = ()> + Send + 'static>(
+        &self,
+        task: F,
+        name: Option<&str>,
+    ) {
+        #[cfg(all(tokio_unstable, feature = "tracing"))]
+        if let Some(name) = name {
+            let handle = match &*self.inner {
+                Inner::Runtime { handle, .. } | Inner::Main { handle, .. } => Some(handle.clone()),
+                Inner::Default => Some(place::place()),
+                _ => None,
+            };
+            #[cfg(feature = "test-util")]
+            let handle = handle.filter(|_| crate::test::scheduler::current().is_none());
+            if let Some(handle) = handle {
+                // Never an error for a future (tokio's `Builder::spawn_on`).
+                let spawned = tokio::task::Builder::new()
+                    .name(name)
+                    .spawn_on(task, &handle);
+                drop(spawned);
+                return;
+            }
+        }
+        let _ = name;
+        self.spawn(task)
+    }
+
     /// Runs a coroutine's task here.
     pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
         #[cfg(feature = "test-util")]
@@ -574,6 +602,31 @@ pub fn require_dispatcher(required: &Dispatcher) -> Result<(), DispatcherError> 
         None => Err(DispatcherError(format!(
             "expected {required}, but running outside any coroutine's dispatcher"
         ))),
+    }
+}
+
+/// The name of a coroutine's tokio task, under `--cfg tokio_unstable` with the `tracing`
+/// feature (tokio's task builder exists only then): its `CoroutineName`, else `coroutine`, and
+/// its id, as tokio-console shows it. `None` otherwise, at no cost.
+#[inline]
+pub(crate) fn task_name(context: &CoroutineContext) -> Option<String> {
+    #[cfg(all(tokio_unstable, feature = "tracing"))]
+    {
+        use crate::context::CoroutineName;
+        use crate::debug::CoroutineId;
+        let name = context.get::<CoroutineName>();
+        let id = context.get::<CoroutineId>();
+        Some(match (name, id) {
+            (Some(name), Some(id)) => format!("{name}#{}", id.0),
+            (Some(name), None) => name.to_string(),
+            (None, Some(id)) => format!("coroutine#{}", id.0),
+            (None, None) => "coroutine".to_owned(),
+        })
+    }
+    #[cfg(not(all(tokio_unstable, feature = "tracing")))]
+    {
+        let _ = context;
+        None
     }
 }
 

@@ -28,7 +28,13 @@ const MAX_INDENT: usize = 32;
 /// assert_eq!(snapshot.to_string(), "Job{Active}\n  Job{Active}\n");
 /// # drop(child);
 /// ```
+///
+/// With the `serde` feature it is `serde::Serialize`, as
+/// `{ "name", "id", "kind", "state", "dispatcher", "children": [..] }` (the state as its variant
+/// name). Serializers recurse: a tree tens of thousands of levels deep needs a big stack there
+/// (the snapshot, its text and its drop do not recurse).
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct JobSnapshot {
     /// The coroutine's `CoroutineName`, if it has one.
     pub name: Option<String>,
@@ -45,8 +51,10 @@ pub struct JobSnapshot {
     /// Its children that had not finished, oldest first.
     pub children: Vec<JobSnapshot>,
     /// Its dispatcher differs from its parent's (the text says where it runs then).
+    #[cfg_attr(feature = "serde", serde(skip))]
     moved: bool,
     /// The text of the job as `Debug` shows it.
+    #[cfg_attr(feature = "serde", serde(skip))]
     line: String,
 }
 

@@ -78,7 +78,7 @@
 //!
 //! A job is one allocation beside its coroutine's tokio task, and holds the frame state too.
 //! `JobInner` stays within 232 bytes (a 256-byte glibc chunk with the `Arc`'s counts; a unit
-//! test checks it): what few jobs need (a lazy start, `try_finally` wakers, the children's
+//! test checks it; the `tracing` feature adds a word for the span): what few jobs need (a lazy start, `try_finally` wakers, the children's
 //! cancellation cause) sits in `Rare`, boxed on first use.
 
 mod dump;
@@ -111,6 +111,7 @@ use transitions::{Attach, final_error_of};
 ///
 /// `#[non_exhaustive]`: match with a `_` arm; later versions may tell more states apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 #[repr(u8)]
 pub enum JobState {
@@ -188,6 +189,18 @@ impl Kind {
     fn is_standalone(&self) -> bool {
         matches!(self, Kind::Job | Kind::SupervisorJob)
     }
+    /// How spans and events name a coroutine's kind; `None` for a standalone job.
+    #[cfg(feature = "tracing")]
+    fn span_kind(&self) -> Option<crate::trace::SpanKind> {
+        use crate::trace::SpanKind;
+        match self {
+            Kind::Job | Kind::SupervisorJob => None,
+            Kind::Launch => Some(SpanKind::Launch),
+            Kind::Async(_) => Some(SpanKind::Async),
+            Kind::Scope => Some(SpanKind::Scope),
+            Kind::SupervisorScope => Some(SpanKind::SupervisorScope),
+        }
+    }
     fn name(&self) -> &'static str {
         match self {
             Kind::Job => "Job",
@@ -264,6 +277,9 @@ pub(crate) struct JobInner {
     pub(crate) thread_locals: bool,
     /// What the body running in this job needs (see `frame`).
     pub(crate) frame: FrameState,
+    /// The coroutine's span (`trace`), when it is enabled: boxed, so a disabled one costs a word.
+    #[cfg(feature = "tracing")]
+    pub(crate) span: Option<Box<tracing::Span>>,
 }
 
 /// The job tree's own reference to a job: a parent's to its child, a child's to its parent, a
@@ -441,8 +457,18 @@ impl Job {
             JobState::Active
         };
         let thread_locals = context.thread_locals().next().is_some();
+        // Its parent coroutine's span is the parent's (or, for a job with no parent, such as a
+        // `NonCancellable` scope, the enclosing frame's), whatever span is current here.
+        #[cfg(feature = "tracing")]
+        let span = kind.span_kind().and_then(|k| {
+            crate::trace::coroutine_span(k, &context, || {
+                parent.or(frame_parent).and_then(Job::nearest_span)
+            })
+        });
         let link = Link {
             inner: Arc::new(JobInner {
+                #[cfg(feature = "tracing")]
+                span,
                 kind,
                 frame: FrameState::new(frame_parent),
                 context,
@@ -529,6 +555,12 @@ impl Job {
         self.link.cancel_with_error(cause)
     }
 
+    /// The span of this coroutine, else of the nearest ancestor that has one.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn nearest_span(&self) -> Option<tracing::Span> {
+        self.link.nearest_span()
+    }
+
     /// The parent, while this job is attached to one (until it is final).
     pub fn parent(&self) -> Option<Job> {
         self.link.parent().map(Job::from_link)
@@ -545,7 +577,8 @@ impl Job {
                     test.record_origin(&error, self);
                 }
             }
-            self.cancel_with_error(error);
+            // Its own failure: an error event where it is handled, no cancellation event.
+            self.link.cancel_with_error_traced(error, false);
         }
         let mut st = lock(&self.link.inner.state);
         st.body_done = true;
@@ -767,7 +800,10 @@ mod size {
     /// pushes it over belongs in `Rare`.
     #[test]
     fn a_job_fits_a_256_byte_chunk() {
-        assert!(std::mem::size_of::<super::JobInner>() <= 232);
+        // The `tracing` feature adds the span's box (a word): one glibc size class up, there
+        // only.
+        let limit = if cfg!(feature = "tracing") { 240 } else { 232 };
+        assert!(std::mem::size_of::<super::JobInner>() <= limit);
     }
 }
 

@@ -12,6 +12,8 @@ use crate::error::CoroutineError;
 use crate::exception;
 use crate::sync::{MutexGuard, lock};
 use crate::user;
+#[cfg(feature = "tracing")]
+use tracing::Span;
 
 /// What `attach_child` found in the parent.
 #[must_use]
@@ -100,6 +102,18 @@ impl Link {
         false
     }
 
+    /// The span of this job, else of its nearest ancestor that has one.
+    #[cfg(feature = "tracing")]
+    pub(super) fn nearest_span(&self) -> Option<tracing::Span> {
+        let mut link = self.clone();
+        loop {
+            if let Some(span) = &link.inner.span {
+                return Some(Span::clone(span));
+            }
+            link = link.parent()?;
+        }
+    }
+
     pub(super) fn state(&self) -> JobState {
         JobState::from_u8(self.inner.phase.load(Ordering::Acquire))
     }
@@ -160,10 +174,29 @@ impl Link {
     }
 
     /// Cancels with `cause`: a cancellation, or a failure (which then travels up).
+    #[inline]
     pub(super) fn cancel_with_error(&self, cause: CoroutineError) {
+        self.cancel_with_error_traced(cause, true)
+    }
+
+    /// `cancel_with_error`; `traced` says whether the cancellation is an event (not for a
+    /// coroutine's own failure, which is one where it is handled).
+    pub(super) fn cancel_with_error_traced(&self, cause: CoroutineError, traced: bool) {
+        #[cfg(feature = "tracing")]
+        let traced = traced
+            .then(|| self.inner.kind.span_kind())
+            .flatten()
+            .filter(|_| crate::trace::cancellation_enabled())
+            .map(|kind| (kind, cause.clone()));
+        #[cfg(not(feature = "tracing"))]
+        let _ = traced;
         let ToCancelling::Entered(step) = self.transition_to_cancelling(cause) else {
             return;
         };
+        #[cfg(feature = "tracing")]
+        if let Some((kind, cause)) = traced {
+            crate::trace::cancelled(&Job::from_link(self.clone()), kind, &cause);
+        }
         // A lazy coroutine's future is user code: dropped outside the lock, its panic caught
         // (the task's own drop turns a panicking body destructor into this job's failure).
         if let Some(start) = step.lazy_start {
