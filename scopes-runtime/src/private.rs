@@ -45,6 +45,10 @@ where
     scope.async_with(named(context, location), CoroutineStart::Default, body)
 }
 
+/// Never implemented: the bound that makes `.await` on a [`Coroutine`] a compile error (see the
+/// `IntoFuture` impl in `coroutine.rs`).
+pub trait JoinItToAwaitIt {}
+
 /// A value that passes through a scope builder as it is, whatever its type.
 struct Passthrough<T>(T);
 
