@@ -1,18 +1,18 @@
-//! Issue 10, item 4: `#[suspend(on = ..)]` must not park its caller forever when the moved body
+//! Issue 10, item 4: `#[dispatched(on = ..)]` must not park its caller forever when the moved body
 //! is cancelled from inside.
 
+use scopes::dispatched;
 use scopes::prelude::*;
-use scopes::suspend;
 use scopes_tests::{LIMIT, Rt, on_runtime};
 
-#[suspend(on = Dispatchers::io())]
+#[dispatched(on = Dispatchers::io())]
 async fn cancels_itself() -> u32 {
     current_scope().cancel();
     yield_now().await;
     7
 }
 
-/// Issue 10, item 4: a launched coroutine calls a `#[suspend(on = Dispatchers::io())]`
+/// Issue 10, item 4: a launched coroutine calls a `#[dispatched(on = Dispatchers::io())]`
 /// function whose body cancels its own scope and yields: the caller is not parked forever; its
 /// coroutine ends cancelled and `join()` returns within the bound, and the code after the call
 /// does not run.
@@ -21,7 +21,7 @@ fn a_suspend_on_body_cancelled_from_inside_does_not_park_its_caller() {
     on_runtime(
         Rt::MultiThread(2),
         LIMIT,
-        "suspend(on) cancelled inside",
+        "dispatched(on) cancelled inside",
         || async {
             let scope = Scope::new(Job::supervisor());
             let (after_tx, mut after_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
@@ -50,7 +50,7 @@ fn a_suspend_on_body_cancelled_from_inside_does_not_park_its_caller_current_thre
     on_runtime(
         Rt::CurrentThread,
         LIMIT,
-        "suspend(on) cancelled inside, ct",
+        "dispatched(on) cancelled inside, ct",
         || async {
             let scope = Scope::new(Job::supervisor());
             let caller = scope.launch(async move {

@@ -1,7 +1,7 @@
 // Lesson: a function runs on one dispatcher: give `on` once.
-use scopes::suspend;
+use scopes::dispatched;
 
-#[suspend(on = scopes::Dispatchers::io(), on = scopes::Dispatchers::default())] //~ ERROR duplicate argument `on`
+#[dispatched(on = scopes::Dispatchers::io(), on = scopes::Dispatchers::default())] //~ ERROR duplicate argument `on`
 async fn load(path: String) -> String {
     path
 }

@@ -1,5 +1,5 @@
-// Lesson: `suspend_coroutine!` takes a closure that gets the continuation and hands it to a
-// callback: `suspend_coroutine!(|cont| api.on_done(move |v| cont.resume(v)))`.
+// Lesson: `suspend_coroutine!` is `suspend!` under its first name, and its messages say the
+// name it was called by.
 use scopes::suspend_coroutine;
 
 async fn wait() -> Result<u8, scopes::CoroutineError> {

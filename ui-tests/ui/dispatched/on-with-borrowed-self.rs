@@ -1,11 +1,11 @@
 // Lesson: the same for `&self`: a method whose body moves to another dispatcher takes `self`
 // by value, for example `self: Arc<Self>`.
-use scopes::suspend;
+use scopes::dispatched;
 
 struct Store;
 
 impl Store {
-    #[suspend(on = scopes::Dispatchers::io())]
+    #[dispatched(on = scopes::Dispatchers::io())]
     async fn flush(&self) { //~ ERROR cannot borrow `self`
     }
 }

@@ -1,4 +1,4 @@
-//! Expanding `#[suspend]`: the signature as written, the body wrapped.
+//! Expanding `#[dispatched]`: the signature as written, the body wrapped.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
@@ -23,7 +23,7 @@ pub(crate) fn expand(args: &Args, mut function: ItemFn) -> TokenStream {
             }
         }
     } else {
-        return function.into_token_stream();
+        unreachable!("`parse` rejects `#[dispatched]` without `on` or `requires`")
     };
     function.block = Box::new(syn::parse2(body).expect("the wrapped body is a block"));
     function.into_token_stream()
