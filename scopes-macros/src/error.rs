@@ -24,6 +24,11 @@ impl Errors {
         }
     }
 
+    /// True while no error was collected.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.errors.is_none()
+    }
+
     /// `Err` with every error collected, if any.
     pub(crate) fn finish(self) -> syn::Result<()> {
         match self.errors {

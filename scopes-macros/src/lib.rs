@@ -10,12 +10,12 @@
 use proc_macro::TokenStream;
 
 mod coroutine_scope;
+mod dispatched;
 mod element;
 mod error;
 mod launch;
 mod main_fn;
 mod suspend;
-mod suspend_coroutine;
 mod test_fn;
 mod with_context;
 
@@ -43,16 +43,22 @@ pub fn with_context(input: TokenStream) -> TokenStream {
     with_context::expand(input.into()).into()
 }
 
-/// See `scopes::suspend_coroutine!`.
+/// See `scopes::suspend!`.
 #[proc_macro]
-pub fn suspend_coroutine(input: TokenStream) -> TokenStream {
-    suspend_coroutine::expand(input.into()).into()
+pub fn suspend(input: TokenStream) -> TokenStream {
+    suspend::expand("suspend", input.into()).into()
 }
 
-/// See `scopes::suspend`.
+/// See `scopes::suspend_coroutine!`: `suspend!` under its first name.
+#[proc_macro]
+pub fn suspend_coroutine(input: TokenStream) -> TokenStream {
+    suspend::expand("suspend_coroutine", input.into()).into()
+}
+
+/// See `scopes::dispatched`.
 #[proc_macro_attribute]
-pub fn suspend(args: TokenStream, item: TokenStream) -> TokenStream {
-    suspend::expand(args.into(), item.into()).into()
+pub fn dispatched(args: TokenStream, item: TokenStream) -> TokenStream {
+    dispatched::expand(args.into(), item.into()).into()
 }
 
 /// See `scopes::ContextElement`.

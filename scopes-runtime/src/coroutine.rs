@@ -383,6 +383,24 @@ impl Coroutine {
 
 delegate_to_job!(Coroutine);
 
+/// `.await` on a `Coroutine` does not compile: the bound is never met. The impl exists for its
+/// error, whose note shows the comment below (rustc reports `.await` errors as "not a future"
+/// and shows the impl it could not use). `for<'a>` keeps the never-met bound from being an
+/// error where it is written.
+#[doc(hidden)]
+impl IntoFuture for Coroutine
+where
+    // wait for it with `coroutine.join().await`; for a value, use `async_` and `.await` its `Deferred`
+    for<'a> &'a Coroutine: crate::__private::JoinItToAwaitIt,
+{
+    type Output = ();
+    type IntoFuture = Join;
+
+    fn into_future(self) -> Join {
+        self.job.join()
+    }
+}
+
 impl fmt::Debug for Coroutine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.job, f)

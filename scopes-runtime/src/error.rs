@@ -296,11 +296,15 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 ///
 /// `launch` takes bodies whose result is `()` or `Result<(), E>`; `async_` and the scope
 /// builders take any `CoroutineResult` and give back its [`Value`](Self::Value). The error type
-/// `E` of a `Result` may be anything that converts into a boxed `std::error::Error` (so `?` works
-/// on `io::Error`, `String`, `&str`, `CoroutineError`, ...).
+/// `E` of a `Result` may be anything that converts into a boxed `std::error::Error` that can
+/// cross threads (so `?` works on `io::Error`, `String`, `&str`, `CoroutineError`, ...).
 ///
-/// A plain value of your own type cannot be told apart from a `Result` by the compiler; return
-/// it as `Ok::<_, std::convert::Infallible>(value)`, or implement this trait for it:
+/// A plain value is any [`PlainValue`] (a number, a `String`, a collection, a tuple of 2 to 5
+/// elements, ...): its value is itself, and an integer literal as a body's value takes its type
+/// from how the value is used (`scope.async_(async { 2 })`, then `d.await? * 21u64`). A plain
+/// value of your own type cannot be told apart from a `Result` by the compiler; mark it
+/// [`PlainValue`], return it as `Ok::<_, std::convert::Infallible>(value)`, or implement this
+/// trait for it:
 ///
 /// ```
 /// use scopes_runtime::{CoroutineError, CoroutineResult};
@@ -313,14 +317,46 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the result of a coroutine body",
-    label = "a coroutine body must end in `()`, `Result<T, E>` or a plain value",
-    note = "return a value of your own type as `Ok::<_, std::convert::Infallible>(value)`, or implement `CoroutineResult` for it"
+    label = "a coroutine body ends in `()`, a plain value, or `Result<T, E>` with an error `E` that can cross threads",
+    note = "the error `E` of `Result<T, E>` is a `std::error::Error + Send + Sync + 'static` (or a `String`, a `&str`, a `scopes::BoxError`): implement `std::error::Error` for it, or convert it with `.map_err(..)`",
+    note = "a `Box<dyn Error>` cannot cross threads: use `Box<dyn Error + Send + Sync>` (`scopes::BoxError`)",
+    note = "return a value of your own type as `Ok::<_, std::convert::Infallible>(value)`, or mark it `PlainValue`"
 )]
 pub trait CoroutineResult {
     /// The value a successful body produces.
     type Value;
     /// Splits the body's result into its value or its error.
     fn into_result(self) -> Result<Self::Value, CoroutineError>;
+}
+
+/// A type a coroutine body may end in as it is, as its own value: `impl PlainValue for Report
+/// {}` and `scope.async_(async { Report(3) })` gives a `Deferred<Report>`.
+///
+/// Every `PlainValue` is a [`CoroutineResult`] whose value is itself. Implemented for `()`, the
+/// numbers, `bool`, `char`, `String`, `&'static str`, `Option`, `Box`, `Arc`, the std
+/// collections, tuples of 2 to 5 elements and a few std types; not for `Result`, which is a
+/// body's value or its failure.
+///
+/// One impl covers all of them, so the compiler knows an integer literal's value is the
+/// literal itself, and infers its type from its use:
+///
+/// ```
+/// use scopes_runtime::{CoroutineError, CoroutineScope, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), CoroutineError> {
+/// let scope = Scope::new(());
+/// let two = scope.async_(async { 2 });
+/// let answer: u64 = two.await? * 21; // `2` is a `u64`
+/// assert_eq!(answer, 42);
+/// # Ok(()) }
+/// ```
+pub trait PlainValue {}
+
+impl<T: PlainValue> CoroutineResult for T {
+    type Value = T;
+    fn into_result(self) -> Result<T, CoroutineError> {
+        Ok(self)
+    }
 }
 
 impl<T, E: Into<BoxError>> CoroutineResult for Result<T, E> {
@@ -350,14 +386,18 @@ impl<T, E: Into<BoxError>> CoroutineResult for Result<T, E> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the result of a launched coroutine",
-    label = "a launched body must end in `()` or `Result<(), E>`",
-    note = "a launched coroutine has no value: use `async_` for a body that computes one"
+    label = "a launched body ends in `()` or `Result<(), E>`",
+    note = "a launched coroutine has no value: for a body that computes one, use `async_` and `.await` its `Deferred`",
+    note = "the error `E` of `Result<(), E>` is a `std::error::Error + Send + Sync + 'static` (or a `String`, a `&str`, a `scopes::BoxError`): implement `std::error::Error` for it, or convert it with `.map_err(..)`; a `Box<dyn Error>` must be `Box<dyn Error + Send + Sync>`"
 )]
 pub trait LaunchResult {
     /// The body's outcome: `Ok(())` or its error.
     fn into_launch_result(self) -> Result<(), CoroutineError>;
 }
 
+// Not recommended in errors: for a body with a value it would say "expected `()`, found
+// `i32`", where `LaunchResult`'s own message says to use `async_`.
+#[diagnostic::do_not_recommend]
 impl<T: CoroutineResult<Value = ()>> LaunchResult for T {
     fn into_launch_result(self) -> Result<(), CoroutineError> {
         self.into_result()
@@ -376,6 +416,9 @@ impl<T> NeverOutput for fn() -> T {
 }
 
 /// A body that never returns ends only by cancellation or a panic.
+// Not recommended in errors: "implemented for `<fn() -> ! as NeverOutput>::Output`" helps no
+// one whose body ends in a value.
+#[diagnostic::do_not_recommend]
 impl LaunchResult for <fn() -> ! as NeverOutput>::Output {
     fn into_launch_result(self) -> Result<(), CoroutineError> {
         self
@@ -384,10 +427,7 @@ impl LaunchResult for <fn() -> ! as NeverOutput>::Output {
 
 macro_rules! plain_results {
     ($($ty:ty),* $(,)?) => {$(
-        impl CoroutineResult for $ty {
-            type Value = $ty;
-            fn into_result(self) -> Result<$ty, CoroutineError> { Ok(self) }
-        }
+        impl PlainValue for $ty {}
     )*};
 }
 
@@ -420,10 +460,7 @@ plain_results!(
 
 macro_rules! plain_generic_results {
     ($($ty:ident<$($p:ident),*>),* $(,)?) => {$(
-        impl<$($p),*> CoroutineResult for $ty<$($p),*> {
-            type Value = $ty<$($p),*>;
-            fn into_result(self) -> Result<Self, CoroutineError> { Ok(self) }
-        }
+        impl<$($p),*> PlainValue for $ty<$($p),*> {}
     )*};
 }
 
@@ -442,11 +479,10 @@ plain_generic_results!(
 
 macro_rules! plain_tuple_results {
     ($(($($p:ident),+)),* $(,)?) => {$(
-        impl<$($p),+> CoroutineResult for ($($p,)+) {
-            type Value = ($($p,)+);
-            fn into_result(self) -> Result<Self, CoroutineError> { Ok(self) }
-        }
+        impl<$($p),+> PlainValue for ($($p,)+) {}
     )*};
 }
 
-plain_tuple_results!((A), (A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E));
+// No 1-tuple: with one, rustc answers a body whose error type is not an error with "use a unary
+// tuple instead: `(async { .. },)`", a suggestion that does not compile and hides our message.
+plain_tuple_results!((A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E));

@@ -83,7 +83,7 @@ pub use dispatcher::{
     Dispatcher, DispatcherError, Dispatchers, IO_PARALLELISM_ENV, MainThread, current_dispatcher,
     require_dispatcher, run_main,
 };
-pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind, LaunchResult};
+pub use error::{BoxError, CoroutineError, CoroutineResult, ErrorKind, LaunchResult, PlainValue};
 pub use exception::{
     CoroutineExceptionHandler, reset_global_exception_handler, set_global_exception_handler,
 };

@@ -45,6 +45,10 @@ where
     scope.async_with(named(context, location), CoroutineStart::Default, body)
 }
 
+/// Never implemented: the bound that makes `.await` on a [`Coroutine`] a compile error (see the
+/// `IntoFuture` impl in `coroutine.rs`).
+pub trait JoinItToAwaitIt {}
+
 /// A value that passes through a scope builder as it is, whatever its type.
 struct Passthrough<T>(T);
 
@@ -55,7 +59,7 @@ impl<T> CoroutineResult for Passthrough<T> {
     }
 }
 
-/// `#[suspend(on = ..)]`: the body on `dispatcher`, its output as it is. Without its value the
+/// `#[dispatched(on = ..)]`: the body on `dispatcher`, its output as it is. Without its value the
 /// caller cannot go on: a failure of the scope (a child's, a panic) becomes the caller's
 /// failure, and a cancellation (the caller's own, one from inside the body, or the target's
 /// runtime shutting down) cancels the caller, as the exception a `withContext` throws would
@@ -75,14 +79,14 @@ where
         Err(error) => {
             let Some(current) = frame::current_frame() else {
                 panic!(
-                    "`{function}` (#[suspend(on)]) ended without a value outside any coroutine, \
+                    "`{function}` (#[dispatched(on)]) ended without a value outside any coroutine, \
                      so there is no coroutine to end with it: {error}"
                 );
             };
             current.job().cancel_with_error(error.clone());
             if !current.is_cancelled() {
                 panic!(
-                    "`{function}` (#[suspend(on)]) ended without a value inside a NonCancellable \
+                    "`{function}` (#[dispatched(on)]) ended without a value inside a NonCancellable \
                      section, which cannot stop there: {error}"
                 );
             }
@@ -92,7 +96,7 @@ where
     }
 }
 
-/// `#[suspend(requires = ..)]`: the contract check on entry.
+/// `#[dispatched(requires = ..)]`: the contract check on entry.
 ///
 /// # Panics
 ///

@@ -52,6 +52,11 @@ use crate::launcher::CoroutineBuilder;
 /// assert_eq!(report.await.unwrap(), "done"); // awaiting starts it
 /// # }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a coroutine scope",
+    label = "coroutines are launched in a `Scope`, a `ScopeHandle`, or a struct marked `#[coroutine_scope]`",
+    note = "if `{Self}` holds a `Scope`, mark the struct `#[scopes::coroutine_scope]`, or launch in its field: `launch!(self.scope, {{ .. }})`"
+)]
 pub trait CoroutineScope {
     /// The context coroutines launched here inherit. It holds the scope's job.
     fn coroutine_context(&self) -> &CoroutineContext;

@@ -1,5 +1,5 @@
 //! "Should my use case take a scope as a parameter?" No: write it as a suspending function that
-//! states where it runs, `#[suspend(on = Dispatchers::io())]`, and let the caller decide where to
+//! states where it runs, `#[dispatched(on = Dispatchers::io())]`, and let the caller decide where to
 //! launch it (and so who owns it and cancels it).
 //!
 //! Run it with `cargo run --example upload_use_case`.
@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 
 use scopes::prelude::*;
-use scopes::{async_, suspend};
+use scopes::{async_, dispatched};
 
 /// Uploads a file: blocking reads are fine, the body runs on io() whoever calls it.
-#[suspend(on = Dispatchers::io())]
+#[dispatched(on = Dispatchers::io())]
 async fn upload(path: PathBuf) -> Result<usize, std::io::Error> {
     scopes::require_dispatcher(&Dispatchers::io()).expect("the body runs on io()");
     let bytes = std::fs::read(&path)?;

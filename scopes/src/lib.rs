@@ -201,15 +201,15 @@ pub use scopes_macros::async_;
 /// `with_context(context, async move { Ok::<_, scopes::BoxError>({ body }) }).await`.
 pub use scopes_macros::with_context;
 
-/// `suspend_coroutine!(|cont| ..)`: the continuation bridge, awaited; `suspend_coroutine!(
-/// cancellable |cont| ..)` for [`suspend_cancellable_coroutine`]. (Named after the function:
-/// `suspend` names the `#[suspend]` attribute, and a module has one macro of a name.)
+/// `suspend!(|cont| ..)`: the continuation bridge, awaited (Kotlin's `suspendCoroutine { cont
+/// -> .. }`): a callback API becomes a suspension. `suspend!(cancellable |cont| ..)` is
+/// [`suspend_cancellable_coroutine`], which a cancellation resumes at once.
 ///
 /// ```
-/// use scopes::suspend_coroutine;
+/// use scopes::suspend;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let value: Result<u8, _> = suspend_coroutine!(|cont| {
+/// let value: Result<u8, _> = suspend!(|cont| {
 ///     std::thread::spawn(move || cont.resume(5));
 /// });
 /// assert_eq!(value.unwrap(), 5);
@@ -217,26 +217,38 @@ pub use scopes_macros::with_context;
 /// ```
 ///
 /// Equivalent code without the macro: `scopes::suspend_coroutine(|cont| ..).await`.
+pub use scopes_macros::suspend;
+
+/// `suspend!` under its first name, named after the function it calls; kept so code written
+/// with it compiles. Prefer [`suspend!`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let value: Result<u8, _> = scopes::suspend_coroutine!(|cont| cont.resume(5));
+/// assert_eq!(value.unwrap(), 5);
+/// # }
+/// ```
 pub use scopes_macros::suspend_coroutine;
 
-/// Marks an `async fn` that suspends, with a dispatcher contract.
+/// An `async fn`'s dispatcher contract (first named `#[suspend]`, now [`suspend!`]'s name).
 ///
-/// - `#[suspend(on = DISPATCHER)]`: the body runs on that dispatcher (no hop when already
-///   there). Its arguments must be owned, since the body may move to another thread.
-/// - `#[suspend(requires = DISPATCHER)]`: on entry, checks that the caller runs on that
+/// - `#[dispatched(on = DISPATCHER)]`: the body runs on that dispatcher (no hop when already
+///   there), whoever calls it. Its arguments must be owned, since the body may move to another
+///   thread.
+/// - `#[dispatched(requires = DISPATCHER)]`: on entry, checks that the caller runs on that
 ///   dispatcher or a view of it, and panics with "expected .., but running on .." if not (in a
 ///   coroutine, the panic is its failure). The check is the same in debug and release builds.
 ///
 /// ```
 /// use scopes::prelude::*;
-/// use scopes::suspend;
+/// use scopes::dispatched;
 ///
-/// #[suspend(on = Dispatchers::io())]
+/// #[dispatched(on = Dispatchers::io())]
 /// async fn read_config(path: String) -> std::io::Result<String> {
 ///     std::fs::read_to_string(path) // blocking is fine here
 /// }
 ///
-/// #[suspend(requires = Dispatchers::io())]
+/// #[dispatched(requires = Dispatchers::io())]
 /// async fn write_blocking(bytes: usize) -> usize {
 ///     bytes
 /// }
@@ -251,7 +263,7 @@ pub use scopes_macros::suspend_coroutine;
 /// Equivalent code without the macro: for `on`, the body becomes
 /// `with_context(DISPATCHER, async move { body }).await` with the body's output passed through;
 /// for `requires`, `require_dispatcher(&DISPATCHER)` runs first and panics on `Err`.
-pub use scopes_macros::suspend;
+pub use scopes_macros::dispatched;
 
 /// `#[derive(ContextElement)]`: your type becomes a context element that combines with `+`
 /// on either side. It must be `Debug + Send + Sync + 'static`.

@@ -48,7 +48,10 @@ async fn dump_shows_the_live_tree_with_names_ids_and_states() {
     loader.cancel_and_join().await;
     assert_eq!(
         format!("{loader:?}"),
-        format!("\"loader\"#{} StandaloneCoroutine{{Cancelled}}", ids[0])
+        format!(
+            "\"loader\"#{} StandaloneCoroutine{{Cancelled, cancelled: Job was cancelled}}",
+            ids[0]
+        )
     );
     assert_eq!(
         scope.dump(),

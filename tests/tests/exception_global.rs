@@ -48,10 +48,11 @@ async fn failures_without_a_handler_and_panicking_handlers_reach_the_global_hand
     reset_global_exception_handler();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4, "{seen:#?}");
-    // The handler runs before the coroutine is final (kotlinx's order): it is still cancelling.
+    // The handler runs before the coroutine is final (kotlinx's order): it is still cancelling,
+    // and its `Debug` says with which failure.
     assert_eq!(
         seen[0],
-        "\"orphan\" StandaloneCoroutine{Cancelling}: no handler"
+        "\"orphan\" StandaloneCoroutine{Cancelling, failed: no handler}: no handler"
     );
     assert!(
         seen[1].ends_with("the exception handler panicked: coroutine panicked: handler bug"),

@@ -149,7 +149,10 @@ fn debug_of_jobs_names_kind_and_state() {
     assert_eq!(format!("{sup:?}"), "SupervisorJob{Active}");
     assert!(sup.is_supervisor() && !job.is_supervisor());
     job.cancel();
-    assert_eq!(format!("{job:?}"), "Job{Cancelled}");
+    assert_eq!(
+        format!("{job:?}"),
+        "Job{Cancelled, cancelled: Job was cancelled}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use scopes::prelude::*;
-use scopes::{JobState, async_, coroutine_scope, launch, suspend};
+use scopes::{JobState, async_, coroutine_scope, dispatched, launch};
 use scopes_tests::{Recorder, TestError};
 
 #[tokio::test(start_paused = true)]
@@ -65,14 +65,14 @@ async fn launch_without_a_scope_launches_a_child_of_the_current_coroutine() {
     assert!(parent.await.unwrap());
 }
 
-#[suspend(on = Dispatchers::io())]
+#[dispatched(on = Dispatchers::io())]
 async fn blocking_len(text: String) -> usize {
     std::thread::sleep(Duration::from_millis(1)); // ok: a blocking call, on io()
     scopes::require_dispatcher(&Dispatchers::io()).unwrap();
     text.len()
 }
 
-#[suspend(requires = Dispatchers::io())]
+#[dispatched(requires = Dispatchers::io())]
 async fn must_be_on_io() -> u8 {
     1
 }

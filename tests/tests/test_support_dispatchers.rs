@@ -1,4 +1,4 @@
-//! `scopes::test` acceptance: production code that names dispatchers (`#[suspend(on = io())]`,
+//! `scopes::test` acceptance: production code that names dispatchers (`#[dispatched(on = io())]`,
 //! a `limited_parallelism(2)` view of io, main, main_immediate, default, unconfined) runs
 //! unchanged in a test: the hops and contracts hold, a view's limit holds, and time is virtual.
 
@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use scopes::dispatched;
 use scopes::prelude::*;
-use scopes::suspend;
 use scopes::test::{Test, run_test};
 use scopes::{Dispatcher, current_dispatcher, require_dispatcher};
 
@@ -20,7 +20,7 @@ fn dispatcher_name() -> String {
 // ------------------------------------------------------------------------------------------
 
 /// Saves a document on io: three seconds of (fake) disk.
-#[suspend(on = Dispatchers::io())]
+#[dispatched(on = Dispatchers::io())]
 async fn save(doc: String) -> (usize, String, bool) {
     let on_io = require_dispatcher(&Dispatchers::io()).is_ok();
     let name = dispatcher_name();
@@ -29,7 +29,7 @@ async fn save(doc: String) -> (usize, String, bool) {
 }
 
 /// Must be called on io (or a view of it).
-#[suspend(requires = Dispatchers::io())]
+#[dispatched(requires = Dispatchers::io())]
 async fn write_block(n: usize) -> usize {
     delay(Duration::from_secs(1)).await;
     n

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use scopes::prelude::*;
 use scopes::test::{Test, run_test};
-use scopes::{coroutine_scope, launch, suspend};
+use scopes::{coroutine_scope, dispatched, launch};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -102,7 +102,7 @@ struct Uploader {
     scope: Scope, // dropping the Uploader cancels its uploads
 }
 
-#[suspend(on = Dispatchers::io())] // runs on io() whoever calls it
+#[dispatched(on = Dispatchers::io())] // runs on io() whoever calls it
 async fn upload(name: String) -> std::io::Result<usize> {
     scopes::require_dispatcher(&Dispatchers::io()).map_err(std::io::Error::other)?;
     delay(secs(name.len() as u64)).await; // a second a byte: a slow link

@@ -1,36 +1,22 @@
-//! `#[suspend]` on an `async fn`, with dispatcher contracts:
-//!
-//! - `#[suspend(on = EXPR)]` runs the body on that dispatcher (a no-op when already there), like
-//!   wrapping it in `with_context(EXPR, ..)`. The body may move to another thread, so the
-//!   function's arguments must be owned: the macro rejects references with a message that says
-//!   so, instead of a lifetime error deep in the expansion.
-//! - `#[suspend(requires = EXPR)]` checks on entry that the caller runs on that dispatcher or a
-//!   view of it, and panics with "expected .., but running on .." otherwise (a broken contract is
-//!   a bug; in a coroutine the panic is its failure and reaches a handler).
-//! - `#[suspend]` alone marks the function as a suspending one and changes nothing.
-//!
-//! The signature is kept and only the body is replaced, so type errors point at user code.
+//! `suspend!(|cont| ..)` and `suspend!(cancellable |cont| ..)`: the continuation bridge,
+//! awaited: `suspend_coroutine(|cont| ..).await` (Kotlin's `suspendCoroutine { cont -> .. }`).
+//! `suspend_coroutine!` is the same macro under its first name.
 
-mod expand;
 mod parse;
 
 use proc_macro2::TokenStream;
-use quote::ToTokens;
+use quote::quote;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let args = syn::parse2::<parse::Args>(args);
-    let function = syn::parse2::<syn::ItemFn>(item.clone());
-    match (args, function) {
-        (Ok(args), Ok(function)) => match parse::validate(&args, &function) {
-            Ok(()) => expand::expand(&args, function),
-            Err(error) => crate::error::with_fallback(error, function.into_token_stream()),
-        },
-        (Err(error), Ok(function)) => {
-            crate::error::with_fallback(error, function.into_token_stream())
-        }
-        (_, Err(_)) => {
-            let error = syn::Error::new_spanned(&item, "`#[suspend]` goes on an `async fn`");
-            crate::error::with_fallback(error, item)
-        }
+/// `name` is the name the macro was called by, for its messages.
+pub(crate) fn expand(name: &'static str, input: TokenStream) -> TokenStream {
+    let parsed = match parse::parse(name, input) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.to_compile_error(),
+    };
+    let closure = &parsed.closure;
+    if parsed.cancellable {
+        quote!(::scopes::suspend_cancellable_coroutine(#closure).await)
+    } else {
+        quote!(::scopes::suspend_coroutine(#closure).await)
     }
 }

@@ -1,94 +1,63 @@
-//! Parsing and checking `#[suspend(..)]`.
+//! Parsing `suspend!([cancellable] |cont| ..)` (and `suspend_coroutine!`, its first name).
 
-use syn::parse::{Parse, ParseStream};
-use syn::visit::Visit;
-use syn::{Expr, FnArg, Ident, ItemFn};
+use proc_macro2::TokenStream;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, ExprClosure};
 
 use crate::error::Errors;
 
-const ARGUMENTS: &str = "`#[suspend]` takes `on = DISPATCHER` or `requires = DISPATCHER`";
+syn::custom_keyword!(cancellable);
 
-/// The arguments.
-pub(crate) struct Args {
-    /// `on = EXPR`: run the body on this dispatcher.
-    pub(crate) on: Option<(Ident, Expr)>,
-    /// `requires = EXPR`: check on entry that the caller runs on this dispatcher (or a view).
-    pub(crate) requires: Option<(Ident, Expr)>,
+pub(crate) struct Suspend {
+    pub(crate) cancellable: bool,
+    pub(crate) closure: ExprClosure,
 }
 
-impl Parse for Args {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut errors = Errors::default();
-        let mut args = Args {
-            on: None,
-            requires: None,
-        };
-        crate::error::parse_named_args(input, &mut errors, "DISPATCHER", |name, value, errors| {
-            let slot = match name.to_string().as_str() {
-                "on" => Some(&mut args.on),
-                "requires" => Some(&mut args.requires),
-                _ => None,
-            };
-            match slot {
-                None => errors.at(&name, format!("unknown argument `{name}`: {ARGUMENTS}")),
-                Some(Some(_)) => {
-                    errors.at(&name, format!("duplicate argument `{name}`: give it once"))
-                }
-                Some(slot) => *slot = Some((name, value)),
-            }
-        })?;
-        if let (Some(_), Some((requires, _))) = (&args.on, &args.requires) {
-            errors.at(
-                requires,
-                "`on` already puts the body on its dispatcher: give either `on` or `requires`",
-            );
-        }
-        errors.finish()?;
-        Ok(args)
+/// Parses the input of the macro called `name` (`suspend` or `suspend_coroutine`), whose
+/// messages name it as it was called.
+pub(crate) fn parse(name: &'static str, input: TokenStream) -> syn::Result<Suspend> {
+    (|input: ParseStream<'_>| parse_suspend(name, input)).parse2(input)
+}
+
+fn parse_suspend(name: &str, input: ParseStream<'_>) -> syn::Result<Suspend> {
+    let usage = format!("write `{name}!(|cont| ..)` or `{name}!(cancellable |cont| ..)`");
+    let cancellable = input.parse::<Option<cancellable>>()?.is_some();
+    if input.is_empty() {
+        return Err(crate::error::at_call_site(format!(
+            "`{name}!` needs a closure that gets the continuation: {usage}"
+        )));
     }
-}
-
-/// Rules across the arguments and the function.
-pub(crate) fn validate(args: &Args, function: &ItemFn) -> syn::Result<()> {
+    let closure = match input.parse::<Expr>()? {
+        Expr::Closure(closure) => closure,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("`{name}!` takes a closure that gets the continuation: {usage}"),
+            ));
+        }
+    };
     let mut errors = Errors::default();
-    if function.sig.asyncness.is_none() {
+    if closure.inputs.len() != 1 {
         errors.at(
-            function.sig.fn_token,
-            "`#[suspend]` goes on an `async fn`: write `async fn`",
+            &closure.inputs,
+            format!(
+                "the closure takes one parameter, the continuation, not {}: {usage}",
+                closure.inputs.len()
+            ),
         );
     }
-    if let Some((on, _)) = &args.on {
-        for input in &function.sig.inputs {
-            match input {
-                FnArg::Receiver(receiver) if receiver.reference.is_some() => errors.at(
-                    receiver,
-                    format!("`#[suspend({on} = ..)]` runs the body on another dispatcher, so it cannot borrow `self`: take `self` by value (for example `self: Arc<Self>`)"),
-                ),
-                FnArg::Typed(typed) if borrows(&typed.ty) => errors.at(
-                    &typed.ty,
-                    format!("`#[suspend({on} = ..)]` runs the body on another dispatcher, so arguments must be owned: take an owned value (`String`, `PathBuf`, `Arc<T>`) instead of a reference"),
-                ),
-                _ => {}
-            }
-        }
+    if let Some(asyncness) = &closure.asyncness {
+        errors.at(
+            asyncness,
+            "the closure runs at once and must not be `async`: resume the continuation from a callback instead",
+        );
     }
-    errors.finish()
-}
-
-/// True if `ty` holds a reference or a non-`'static` lifetime.
-fn borrows(ty: &syn::Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
-            self.0 = true;
-        }
-        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
-            if lifetime.ident != "static" {
-                self.0 = true;
-            }
-        }
+    if !input.is_empty() {
+        errors.push(input.error(format!("unexpected tokens after the closure: {usage}")));
     }
-    let mut finder = Finder(false);
-    finder.visit_type(ty);
-    finder.0
+    errors.finish()?;
+    Ok(Suspend {
+        cancellable,
+        closure,
+    })
 }

@@ -761,24 +761,31 @@ impl Job {
     /// The job's `Debug` without its state (`"name"#id StandaloneCoroutine`), for reports that
     /// outlive the moment.
     pub(crate) fn label(&self) -> String {
-        let full = format!("{self:?}");
-        match full.rfind('{') {
-            Some(state) => full[..state].to_owned(),
-            None => full,
+        struct Label<'a>(&'a Link);
+        impl fmt::Display for Label<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_label(f)
+            }
         }
+        Label(&self.link).to_string()
     }
 }
 
 impl fmt::Debug for Job {
     /// `"name"#id StandaloneCoroutine{Active}` for a coroutine (name and id when known),
-    /// `Job{Active}` / `SupervisorJob{Active}` for a standalone job.
+    /// `Job{Active}` / `SupervisorJob{Active}` for a standalone job. A cancelling or cancelled
+    /// job also says why, so a failed coroutine and a cancelled one read differently (kotlinx
+    /// prints `{Cancelled}` for both): `{Cancelled, failed: disk full}` for a failure (its own,
+    /// or one of a child's that reached it), `{Cancelled, cancelled: Job was cancelled}` for a
+    /// cancellation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.link, f)
     }
 }
 
-impl fmt::Debug for Link {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Link {
+    /// `"name"#id StandaloneCoroutine`: the job's `Debug` without its state.
+    fn write_label(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::context::CoroutineName;
         use crate::debug::CoroutineId;
         let name = self.inner.context.get::<CoroutineName>();
@@ -789,7 +796,36 @@ impl fmt::Debug for Link {
             (None, Some(id)) => write!(f, "\"coroutine\"#{} ", id.0)?,
             (None, None) => {}
         }
-        write!(f, "{}{{{}}}", self.inner.kind.name(), self.state().word())
+        f.write_str(self.inner.kind.name())
+    }
+
+    /// Why a cancelling or cancelled job is: its first failure, else its cancellation.
+    fn cause(&self) -> Option<CoroutineError> {
+        let st = lock(&self.inner.state);
+        st.failure.clone().or_else(|| st.cancellation.clone())
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_label(f)?;
+        let state = self.state();
+        let cause = match state {
+            JobState::Cancelling | JobState::Cancelled => self.cause(),
+            _ => None,
+        };
+        let Some(cause) = cause else {
+            return write!(f, "{{{}}}", state.word());
+        };
+        let how = if cause.is_cancellation() {
+            "cancelled"
+        } else {
+            "failed"
+        };
+        // The error's `Display` is user code: a panic in it stays out of a `Debug`.
+        let why = crate::user::call(|| cause.to_string())
+            .unwrap_or_else(|_| "(the error's `Display` panicked)".to_owned());
+        write!(f, "{{{}, {how}: {why}}}", state.word())
     }
 }
 

@@ -11,7 +11,7 @@
 //!   [`run_current`](TestScope::run_current) step it by hand.
 //! - **Every dispatcher is the test's.** Inside a test, `Dispatchers::default()`, `io()`, their
 //!   `limited_parallelism` views, `main()`, `main_immediate()` and `unconfined()` (and so the
-//!   dispatchers named in `#[suspend(on = ..)]` and `#[coroutine_scope(context = ..)]`) all run
+//!   dispatchers named in `#[dispatched(on = ..)]` and `#[coroutine_scope(context = ..)]`) all run
 //!   on the test's one thread, so production code runs unchanged; so do dispatchers made before
 //!   the test (a `static` view) or in another test. Names, contracts (`require_dispatcher`) and
 //!   hops stay as in production; a view still queues its coroutines behind its own limit, in
