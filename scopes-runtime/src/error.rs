@@ -122,6 +122,12 @@ impl CoroutineError {
         Self::panicked(panic_message(payload.as_ref()))
     }
 
+    /// True once the error's event was emitted.
+    #[cfg(feature = "tracing")]
+    fn is_traced(&self) -> bool {
+        self.inner.traced.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Marks the error's event emitted; true the first time.
     #[cfg(feature = "tracing")]
     pub(crate) fn mark_traced(&self) -> bool {
@@ -214,6 +220,12 @@ impl CoroutineError {
         let mut list = lock_std(&self.inner.suppressed);
         if !list.iter().any(|e| e.ptr_eq(other)) {
             list.push(other.clone());
+            // This error's event is out already: the late one gets an event of its own.
+            #[cfg(feature = "tracing")]
+            if self.is_traced() {
+                drop(list);
+                crate::trace::failure_handled(None, other, crate::trace::HandledBy::SuppressedLate);
+            }
         }
     }
 }

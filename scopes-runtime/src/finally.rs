@@ -430,6 +430,10 @@ fn cleanup_panicked<T>(ending: &Option<Ending<T>>, payload: Payload) -> ! {
 fn report(error: CoroutineError) {
     match frame::current_frame() {
         Some(current) => current.job().cancel_with_error(error),
-        None => exception::report_global(&CoroutineContext::new(), &error),
+        None => {
+            #[cfg(feature = "tracing")]
+            crate::trace::failure_handled(None, &error, crate::trace::HandledBy::GlobalHandler);
+            exception::report_global(&CoroutineContext::new(), &error);
+        }
     }
 }

@@ -37,7 +37,9 @@ pub fn is_in_coroutine() -> bool {
 ///
 /// Call it once, at the start of `main`, after any hook of your own (which it wraps). It is
 /// process-wide; libraries should not call it. A panic that code inside a body catches itself
-/// (`std::panic::catch_unwind` in the body) is silenced too: that code must report it.
+/// (`std::panic::catch_unwind` in the body) is silenced too: that code must report it. Panics
+/// that end the process are always printed: one while another unwinds (a panicking `Drop`
+/// during a panic), and every panic under `panic = "abort"`.
 ///
 /// ```
 /// use scopes_runtime::{quiet_coroutine_panics, CoroutineScope, Scope};
@@ -58,7 +60,9 @@ pub fn is_in_coroutine() -> bool {
 pub fn quiet_coroutine_panics() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        if !is_in_coroutine() {
+        // A panic while already unwinding (a `Drop` that panics during another panic) aborts
+        // the process: nothing will report it, so it is printed as usual.
+        if !is_in_coroutine() || std::thread::panicking() || cfg!(panic = "abort") {
             previous(info);
         }
     }));

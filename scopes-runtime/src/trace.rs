@@ -132,6 +132,8 @@ pub(crate) enum HandledBy {
     Deferred,
     /// A scope builder returned it to its caller.
     Scope,
+    /// It was attached as suppressed to a failure whose event had been emitted already.
+    SuppressedLate,
 }
 
 impl HandledBy {
@@ -141,6 +143,7 @@ impl HandledBy {
             HandledBy::GlobalHandler => "global exception handler",
             HandledBy::Deferred => "Deferred",
             HandledBy::Scope => "scope",
+            HandledBy::SuppressedLate => "suppressed on a failure reported before",
         }
     }
 }

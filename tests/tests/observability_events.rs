@@ -240,3 +240,49 @@ async fn a_non_cancellable_section_starts_and_ends_at_trace_level() {
         assert_eq!(event.span, Some(captured.coroutine("worker").id));
     }
 }
+
+/// A failure attached as suppressed after its owner's event went out (the owner was returned by
+/// a `Deferred` first, then a sibling's cleanup failed) gets an event of its own: no failure is
+/// missing from the log.
+#[tokio::test(flavor = "current_thread")]
+async fn a_failure_suppressed_after_its_owners_event_gets_its_own_event() {
+    let (captured, _guard) = Captured::install();
+    let recorder = Recorder::new();
+    let scope = Scope::new(Job::supervisor() + recorder.handler());
+    let (ready_tx, ready) = oneshot::channel::<()>();
+    let failing = scope.async_(async move {
+        ready.await.ok();
+        Err::<u32, _>(CoroutineError::failed("owner"))
+    });
+    let root = scope.coroutine().name("root").launch(async move {
+        current_scope().launch(try_finally(std::future::pending::<()>(), async {
+            Err::<(), _>(CoroutineError::failed("late"))
+        }));
+        yield_now().await; // the child is in its `try_finally`
+        ready_tx.send(()).ok();
+        failing.await?; // the `Deferred` returns "owner": its event goes out here
+        Ok::<(), CoroutineError>(())
+    });
+    root.join().await;
+    let errors = errors(&captured);
+    let messages: Vec<&str> = errors.iter().map(|e| e.fields["error"].as_str()).collect();
+    assert!(messages.contains(&"owner"), "{errors:?}");
+    assert!(messages.contains(&"late"), "{errors:?}");
+    assert_eq!(messages.len(), 2, "each failure once: {errors:?}");
+}
+
+/// A `try_finally` cleanup that fails outside any coroutine goes to the global handler: one
+/// error event.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cleanup_failure_outside_a_coroutine_is_one_error_event() {
+    let (captured, _guard) = Captured::install();
+    let value = try_finally(async { 1 }, async {
+        Err::<(), _>(CoroutineError::failed("cleanup outside"))
+    })
+    .await;
+    assert_eq!(value, 1);
+    let errors = errors(&captured);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].fields["error"], "cleanup outside");
+    assert_eq!(errors[0].fields["handled_by"], "global exception handler");
+}
