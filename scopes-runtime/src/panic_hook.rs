@@ -60,10 +60,25 @@ pub fn is_in_coroutine() -> bool {
 pub fn quiet_coroutine_panics() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        // A panic while already unwinding (a `Drop` that panics during another panic) aborts
-        // the process: nothing will report it, so it is printed as usual.
-        if !is_in_coroutine() || std::thread::panicking() || cfg!(panic = "abort") {
+        // A second panic before the first was caught (a `Drop` that panics while another panic
+        // unwinds) aborts the process, as does any panic under `panic = "abort"`: nothing will
+        // report those, so they are printed as usual.
+        let silence = is_in_coroutine() && !cfg!(panic = "abort") && !UNWINDING.get();
+        if silence {
+            UNWINDING.set(true);
+        } else {
             previous(info);
         }
     }));
+}
+
+thread_local! {
+    /// A panic this hook silenced is unwinding on this thread: set by the hook, cleared when
+    /// `user::catch` has caught it.
+    static UNWINDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A panic was caught on this thread: the next one is a new panic, not one during unwinding.
+pub(crate) fn caught() {
+    UNWINDING.set(false);
 }

@@ -29,7 +29,11 @@ pub(crate) fn call<R>(f: impl FnOnce() -> R) -> Result<R, CoroutineError> {
 /// [`call`] that keeps the panic's payload, for code that resumes the panic after it cleaned up
 /// (`try_finally`), or that has nobody to report it to (a scheduler's own thread).
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    catch_unwind(AssertUnwindSafe(f))
+    let result = catch_unwind(AssertUnwindSafe(f));
+    if result.is_err() {
+        crate::panic_hook::caught();
+    }
+    result
 }
 
 /// Drops a value that holds user code (a future, a closure), catching a panicking destructor.
