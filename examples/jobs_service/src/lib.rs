@@ -280,6 +280,9 @@ impl App {
             Engine::Scopes(engine) => engine.shutdown(config.grace).await,
             Engine::Tokio(engine) => engine.shutdown(config.grace).await,
         };
+        // Every job has ended by now; the last completion handlers may still be filing their
+        // job's state (they run as a job ends, not before its joiners return).
+        store.settled().await;
         summary.elapsed_us = started.elapsed().as_micros() as u64;
         summary.engine = config.engine.name().to_owned();
         summary.unfinished_at_start = unfinished_at_start;

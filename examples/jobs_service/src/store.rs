@@ -15,9 +15,11 @@
 //! failure is what its coroutine ended with.
 
 use std::collections::HashMap;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 /// A job's id, given by the store in the order the jobs were accepted (from 1).
 pub type JobId = u64;
@@ -82,12 +84,15 @@ pub struct JobRecord {
 #[derive(Clone, Debug, Default)]
 pub struct Store {
     inner: Arc<Mutex<Inner>>,
+    /// Told whenever a job reaches a final state.
+    ended: Arc<Notify>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     next_id: JobId,
     jobs: HashMap<JobId, JobRecord>,
+    unfinished: usize,
 }
 
 impl Store {
@@ -116,7 +121,21 @@ impl Store {
             failure_reports: 0,
         };
         inner.jobs.insert(id, record);
+        inner.unfinished += 1;
         id
+    }
+
+    /// Waits until every job is in a final state.
+    pub async fn settled(&self) {
+        loop {
+            let mut ended = pin!(self.ended.notified());
+            // Registered before the check, so an end between the two is not missed.
+            ended.as_mut().enable();
+            if self.lock().unfinished == 0 {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// The job, if there is one of that id.
@@ -179,8 +198,12 @@ impl Store {
         if record.state == JobState::Done {
             return false;
         }
+        let was_final = record.state.is_final();
         record.state = JobState::Failed;
         record.error = Some(error);
+        if !was_final {
+            self.ended(inner);
+        }
         true
     }
 
@@ -188,10 +211,20 @@ impl Store {
         let mut inner = self.lock();
         match inner.jobs.get_mut(&id) {
             Some(record) if allowed(record.state) => {
+                let was_final = record.state.is_final();
                 record.state = to;
+                if to.is_final() && !was_final {
+                    self.ended(inner);
+                }
                 true
             }
             _ => false,
         }
+    }
+
+    fn ended(&self, mut inner: MutexGuard<'_, Inner>) {
+        inner.unfinished -= 1;
+        drop(inner);
+        self.ended.notify_waiters();
     }
 }
