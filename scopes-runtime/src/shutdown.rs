@@ -51,12 +51,12 @@ impl ShutdownReport {
         self.finished + self.failed + self.cancelled
     }
 
-    fn file(&mut self, outcome: Option<&CoroutineError>, name: String) {
+    fn file(&mut self, outcome: Option<&CoroutineError>, job: &Job) {
         match outcome {
             None => self.finished += 1,
             Some(error) if error.is_cancellation() => {
                 self.cancelled += 1;
-                self.cancelled_names.push(name);
+                self.cancelled_names.push(name_of(job));
             }
             Some(_) => self.failed += 1,
         }
@@ -96,8 +96,8 @@ struct Tally {
 }
 
 impl Tally {
-    fn file(&self, outcome: Option<&CoroutineError>, name: String) {
-        lock(&self.report).file(outcome, name);
+    fn file(&self, outcome: Option<&CoroutineError>, job: &Job) {
+        lock(&self.report).file(outcome, job);
         if self.unfiled.fetch_sub(1, Ordering::AcqRel) == 1 {
             // A permit if nobody waits yet: `filed` then returns at once.
             self.all_filed.notify_one();
@@ -171,11 +171,12 @@ impl Scope {
             all_filed: Notify::new(),
         });
         for child in &children {
-            let (tally, name) = (tally.clone(), name_of(child));
+            // The name is made only for a cancelled one (the report lists those alone).
+            let (tally, named) = (tally.clone(), child.clone());
             // Kept until the child ends: the handler files the child in the report. The
             // wait below is for the filing, not the join: a join can return before the
             // handlers have run.
-            drop(child.invoke_on_completion(move |outcome| tally.file(outcome, name)));
+            drop(child.invoke_on_completion(move |outcome| tally.file(outcome, &named)));
         }
         // A lazy coroutine nobody started is not running work: it does not start now.
         let unstarted = CoroutineError::cancelled("the scope shut down before it started", None);
