@@ -122,12 +122,18 @@ impl Future for YieldOnce {
     }
 }
 
-/// Suspends for `duration`, on tokio's clock: in a [`scopes::test`](crate::test) test (feature
+/// Suspends for `duration`, on tokio's clock: in a [`scopes::test`] test (feature
 /// `test-util`) that is the test's virtual time, and so is a paused `#[tokio::test]` clock. A
 /// cancelled coroutine is dropped at once, without waiting for the timer.
 ///
 /// The time counts from the call, as with tokio's `sleep`: a lazy `launch(delay(d))` counts
 /// from the launch; `launch(async { delay(d).await })` counts from the start.
+#[cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+#[cfg_attr(
+    not(feature = "test-util"),
+    doc = "",
+    doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
+)]
 pub fn delay(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'static {
     // tokio's `Sleep` itself (and, in tests, its registration), not an `async fn` around it: a
     // parked coroutine is smaller.

@@ -125,10 +125,16 @@ impl Dispatchers {
     ///    would hold up, or on a main thread) a multi-thread runtime of scopes' own (the core
     ///    count, at least 2 workers), built on first use.
     ///
-    /// Inside a [`scopes::test`](crate::test) test, the test's scheduler. The runtime is chosen
+    /// Inside a [`scopes::test`] test, the test's scheduler. The runtime is chosen
     /// at each launch, not when the dispatcher is made: a `default()` kept in a `static` or a
     /// struct works in whatever runtime uses it.
     // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
+    #[cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+    #[cfg_attr(
+        not(feature = "test-util"),
+        doc = "",
+        doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
+    )]
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
         DEFAULT
