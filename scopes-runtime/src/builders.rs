@@ -1,11 +1,8 @@
 //! Scope builders: `coroutine_scope`, `supervisor_scope`, `with_context`, `with_timeout`.
 //!
-//! Each runs its block inline, in the caller's task, as a *scoped coroutine*: a job that is a
-//! child of the caller's job and a frame nested in the caller's frame. The builder returns when
-//! the block and every coroutine launched in it have finished. A failure inside (the block's
-//! error, a panic, a child's failure) cancels the block and the other children and is returned
-//! to the caller as `Err`; it is never passed to the caller's job. Cancelling the caller cancels
-//! the block and its children.
+//! Each runs its block inline as a *scoped coroutine*, a child job of the caller's and a frame
+//! nested in the caller's frame; what users see of that is in the guide's chapter *The job
+//! tree* (`scopes::guide::job_tree`, "Scope builders").
 //!
 //! A builder's future dropped before it returned (a lost `select!`, `tokio::time::timeout`)
 //! cancels its scoped job in whatever phase it is (see `Phase`): nothing it started keeps

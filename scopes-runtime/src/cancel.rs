@@ -1,10 +1,7 @@
 //! Cancellation from the inside: checking for it, suspending, and cleaning up.
 //!
-//! Every suspension point is a cancellation point: a cancelled coroutine's body is dropped at
-//! its current `.await` (so destructors run: RAII is `finally`). CPU loops cooperate with
-//! [`is_active`], [`ensure_active`] and [`yield_now`]. Async cleanup runs in
-//! `with_context(NonCancellable, ..)` or in the cleanup of [`try_finally`](crate::try_finally)
-//! (module `finally`): the cancellation waits for it.
+//! What users see of it (a body dropped at its `.await`, cooperating loops, async cleanup) is in
+//! the guide's chapter *Cancellation and cleanup* (`scopes::guide::cancellation`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,12 +1,6 @@
-//! Exception handlers: where a failure goes when no parent takes it.
-//!
-//! A failure travels up the job tree until a job that *handles* it (see `job`'s invariant 4).
-//! One that reaches a root `launch`, or a direct child of a supervisor, is given to the
-//! [`CoroutineExceptionHandler`] in that coroutine's context; with none, to the global handler.
-//! The default global handler writes one line to stderr that names the coroutine. A handler that
-//! panics is itself caught and reported to the global handler; a panicking global handler falls
-//! back to the default line. Nothing is lost. With the `tracing` feature, every handled failure
-//! is also a `tracing` error event (see `trace`), whichever handler takes it.
+//! Exception handlers: where a failure goes when no parent takes it. The routing (who reports
+//! which failure, handlers that panic) is in the guide's chapter *The job tree*
+//! (`scopes::guide::job_tree`, "Who reports a failure"); `job`'s invariant 4 is its rule.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
