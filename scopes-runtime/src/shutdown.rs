@@ -1,11 +1,8 @@
 //! Graceful shutdown: [`Scope::shutdown`] stops a scope taking work, lets what runs finish for a
 //! grace period, then cancels the rest and waits; [`ShutdownReport`] says what happened.
 //!
-//! The steps, in order: the scope's job refuses new children (a launch is cancelled at once,
-//! as in a cancelled scope); every child running at that moment gets a completion handler that
-//! files its outcome; the caller waits until they have all ended or `grace` has passed; then
-//! whatever still runs is cancelled (cause: "the shutdown's grace period ended") and waited
-//! for, its cleanup included; last, a standalone job is completed.
+//! The steps and the report, as users see them: the guide's chapter *Shutting down a service*
+//! (`scopes::guide::shutdown`).
 
 use std::fmt;
 use std::future::Future;
