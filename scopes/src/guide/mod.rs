@@ -20,44 +20,60 @@
 
 pub mod from_kotlin {
     #![doc = include_str!("from_kotlin.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod job_tree {
     #![doc = include_str!("job_tree.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod cancellation {
     #![doc = include_str!("cancellation.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod dispatchers {
     #![doc = include_str!("dispatchers.md")]
-    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: mod@crate::test")]
     #![cfg_attr(
         not(feature = "test-util"),
         doc = "",
         doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
     )]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod testing {
     #![doc = include_str!("testing.md")]
-    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: mod@crate::test")]
     #![cfg_attr(
         not(feature = "test-util"),
         doc = "",
         doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
     )]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod shutdown {
     #![doc = include_str!("shutdown.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod flows {
     #![doc = include_str!("flows.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
 
 pub mod observability {
     #![doc = include_str!("observability.md")]
+    #[allow(unused_imports)] // the names the chapter links to
+    use crate::*;
 }
