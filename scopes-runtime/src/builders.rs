@@ -97,6 +97,25 @@ where
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
 /// children: the failed child reports to the exception handler in its own context. A failure of
 /// the block itself still cancels the scope and is returned. Kotlin's `supervisorScope { }`.
+///
+/// ```
+/// use scopes_runtime::{CoroutineError, CoroutineExceptionHandler, CoroutineScope, supervisor_scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ok, failed) = supervisor_scope(|s| async move {
+///     let quiet = CoroutineExceptionHandler::new(|_, _| {}); // where the failure goes
+///     let bad = s.launch_with(quiet, Default::default(), async {
+///         Err::<(), _>(std::io::Error::other("one image failed"))
+///     });
+///     let good = s.async_(async { 3u32 });
+///     bad.join().await;
+///     Ok::<_, CoroutineError>((good.await?, bad.is_cancelled()))
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!((ok, failed), (3, true)); // the sibling and the scope went on
+/// # }
+/// ```
 pub fn supervisor_scope<F, Fut, V>(block: F) -> impl Future<Output = Result<V, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
@@ -211,6 +230,21 @@ where
 
 /// Like [`with_timeout`], but a timeout of *this* call gives `Ok(None)`. Other errors,
 /// including the timeout of a nested `with_timeout`, are returned as they are.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{delay, with_timeout_or_none};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let fast = with_timeout_or_none(Duration::from_secs(1), async { 7u8 }).await;
+/// assert_eq!(fast.unwrap(), Some(7));
+/// let slow = with_timeout_or_none(Duration::from_secs(1), async {
+///     delay(Duration::from_secs(5)).await;
+///     7u8
+/// });
+/// assert_eq!(slow.await.unwrap(), None);
+/// # }
+/// ```
 pub async fn with_timeout_or_none<Fut, V>(
     duration: Duration,
     body: Fut,

@@ -32,12 +32,50 @@ crate::__context_add!(NonCancellable);
 
 /// True unless the running coroutine is cancelled (and not inside a `NonCancellable` section).
 /// True outside coroutines. For CPU loops: `while is_active() { .. }`.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, is_active, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let crunch = scope.launch(async {
+///     let mut steps = 0u64;
+///     while is_active() {
+///         steps += 1; // a step of CPU work
+///         yield_now().await;
+///     }
+/// });
+/// yield_now().await;
+/// crunch.cancel_and_join().await;
+/// assert!(crunch.is_cancelled());
+/// # }
+/// ```
 pub fn is_active() -> bool {
     frame::with_current(|f| f.is_none_or(|f| !f.is_cancelled()))
 }
 
 /// `Err` with the cancellation if the running coroutine is cancelled: `ensure_active()?` in a
 /// CPU loop stops it there, as a cancellation (not a failure).
+///
+/// ```
+/// use scopes_runtime::{CoroutineError, CoroutineScope, Scope, ensure_active, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let hashing = scope.async_(async {
+///     let mut h = 0u64;
+///     for chunk in 0..u64::MAX {
+///         ensure_active()?; // stops here once cancelled, as a cancellation
+///         h = h.wrapping_mul(31).wrapping_add(chunk);
+///         yield_now().await;
+///     }
+///     Ok::<u64, CoroutineError>(h)
+/// });
+/// yield_now().await;
+/// hashing.cancel();
+/// assert!(hashing.await.unwrap_err().is_cancellation());
+/// # }
+/// ```
 pub fn ensure_active() -> Result<(), CoroutineError> {
     frame::with_current(|f| match f {
         Some(f) if f.is_cancelled() => Err(f.job().cancellation_error()),
@@ -125,6 +163,22 @@ impl Future for YieldOnce {
 ///
 /// The time counts from the call, as with tokio's `sleep`: a lazy `launch(delay(d))` counts
 /// from the launch; `launch(async { delay(d).await })` counts from the start.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineScope, Scope, delay};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let start = tokio::time::Instant::now();
+/// let scope = Scope::new(());
+/// let reminder = scope.async_(async {
+///     delay(Duration::from_secs(30)).await;
+///     "time's up"
+/// });
+/// assert_eq!(reminder.await.unwrap(), "time's up");
+/// assert!(start.elapsed() >= Duration::from_secs(30));
+/// # }
+/// ```
 #[cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
 #[cfg_attr(
     not(feature = "test-util"),

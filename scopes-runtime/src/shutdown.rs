@@ -24,6 +24,21 @@ use crate::timer::Timer;
 /// What [`Scope::shutdown`] saw become of the coroutines (direct children of the scope) that
 /// were running when it began. Each is counted once, in one of `finished`, `failed` and
 /// `cancelled`.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineScope, Job, Scope, delay};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let scope = Scope::new(Job::supervisor());
+/// scope.coroutine().name("flush").launch(delay(Duration::from_secs(1)));
+/// scope.coroutine().name("crawl").launch(delay(Duration::from_secs(600)));
+/// let report = scope.shutdown(Duration::from_secs(5)).await;
+/// assert_eq!(report.total(), 2);
+/// assert!(!report.drained);
+/// assert_eq!(report.to_string(), "1 finished, 0 failed, 1 cancelled (crawl)");
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {

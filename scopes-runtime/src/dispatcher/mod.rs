@@ -69,6 +69,20 @@ enum Inner {
 }
 
 /// The dispatchers.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Dispatchers, Scope, with_context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // A scope whose coroutines do blocking work, at most 4 at once.
+/// let files = Scope::new(Dispatchers::io().limited_parallelism(4));
+/// let size = files.async_(async { std::fs::read("Cargo.toml").map(|b| b.len()) });
+/// assert!(size.await.unwrap() > 0);
+/// // A hop for one piece of CPU work.
+/// let sum = with_context(Dispatchers::default(), async { (1..=100u32).sum::<u32>() });
+/// assert_eq!(sum.await.unwrap(), 5050);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Dispatchers(());
 
@@ -537,6 +551,16 @@ impl std::error::Error for DispatcherError {}
 
 /// The dispatcher of the running coroutine; `None` outside coroutines (or in a context without
 /// one).
+///
+/// ```
+/// use scopes_runtime::{Dispatchers, current_dispatcher, with_context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let on = with_context(Dispatchers::io(), async { current_dispatcher() }).await.unwrap();
+/// assert!(on.unwrap().same_as(&Dispatchers::io()));
+/// assert!(current_dispatcher().is_none(), "outside coroutines");
+/// # }
+/// ```
 pub fn current_dispatcher() -> Option<Dispatcher> {
     crate::frame::with_current(|f| {
         f.and_then(|f| f.job().bare_context().get::<Dispatcher>().cloned())

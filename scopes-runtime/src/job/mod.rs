@@ -101,6 +101,19 @@ use transitions::{Attach, final_error_of};
 /// The public state of a [`Job`]: see the diagram in the [`Job`] docs.
 ///
 /// `#[non_exhaustive]`: match with a `_` arm; later versions may tell more states apart.
+///
+/// ```
+/// use scopes_runtime::{Job, JobState};
+///
+/// let job = Job::new();
+/// let child = Job::child_of(&job);
+/// assert_eq!(job.state(), JobState::Active);
+/// job.complete();
+/// assert_eq!(job.state(), JobState::Completing); // waits for its child
+/// child.complete();
+/// assert_eq!(job.state(), JobState::Completed);
+/// assert!(job.state().is_final());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]

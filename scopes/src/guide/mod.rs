@@ -38,7 +38,11 @@ pub mod cancellation {
 
 pub mod dispatchers {
     #![doc = include_str!("dispatchers.md")]
-    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: mod@crate::test")]
+    #![cfg_attr(
+        feature = "test-util",
+        doc = "",
+        doc = "[`scopes::test`]: mod@crate::test"
+    )]
     #![cfg_attr(
         not(feature = "test-util"),
         doc = "",
@@ -50,7 +54,11 @@ pub mod dispatchers {
 
 pub mod testing {
     #![doc = include_str!("testing.md")]
-    #![cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: mod@crate::test")]
+    #![cfg_attr(
+        feature = "test-util",
+        doc = "",
+        doc = "[`scopes::test`]: mod@crate::test"
+    )]
     #![cfg_attr(
         not(feature = "test-util"),
         doc = "",
