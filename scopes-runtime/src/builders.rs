@@ -1,11 +1,8 @@
 //! Scope builders: `coroutine_scope`, `supervisor_scope`, `with_context`, `with_timeout`.
 //!
-//! Each runs its block inline, in the caller's task, as a *scoped coroutine*: a job that is a
-//! child of the caller's job and a frame nested in the caller's frame. The builder returns when
-//! the block and every coroutine launched in it have finished. A failure inside (the block's
-//! error, a panic, a child's failure) cancels the block and the other children and is returned
-//! to the caller as `Err`; it is never passed to the caller's job. Cancelling the caller cancels
-//! the block and its children.
+//! Each runs its block inline as a *scoped coroutine*, a child job of the caller's and a frame
+//! nested in the caller's frame; what users see of that is in the guide's chapter *The job
+//! tree* (`scopes::guide::job_tree`, "Scope builders").
 //!
 //! A builder's future dropped before it returned (a lost `select!`, `tokio::time::timeout`)
 //! cancels its scoped job in whatever phase it is (see `Phase`): nothing it started keeps
@@ -100,6 +97,25 @@ where
 /// Like [`coroutine_scope`], but a child's failure cancels neither the scope nor the other
 /// children: the failed child reports to the exception handler in its own context. A failure of
 /// the block itself still cancels the scope and is returned. Kotlin's `supervisorScope { }`.
+///
+/// ```
+/// use scopes_runtime::{CoroutineError, CoroutineExceptionHandler, CoroutineScope, supervisor_scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (ok, failed) = supervisor_scope(|s| async move {
+///     let quiet = CoroutineExceptionHandler::new(|_, _| {}); // where the failure goes
+///     let bad = s.launch_with(quiet, Default::default(), async {
+///         Err::<(), _>(std::io::Error::other("one image failed"))
+///     });
+///     let good = s.async_(async { 3u32 });
+///     bad.join().await;
+///     Ok::<_, CoroutineError>((good.await?, bad.is_cancelled()))
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!((ok, failed), (3, true)); // the sibling and the scope went on
+/// # }
+/// ```
 pub fn supervisor_scope<F, Fut, V>(block: F) -> impl Future<Output = Result<V, CoroutineError>>
 where
     F: FnOnce(ScopeHandle) -> Fut,
@@ -214,6 +230,21 @@ where
 
 /// Like [`with_timeout`], but a timeout of *this* call gives `Ok(None)`. Other errors,
 /// including the timeout of a nested `with_timeout`, are returned as they are.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{delay, with_timeout_or_none};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let fast = with_timeout_or_none(Duration::from_secs(1), async { 7u8 }).await;
+/// assert_eq!(fast.unwrap(), Some(7));
+/// let slow = with_timeout_or_none(Duration::from_secs(1), async {
+///     delay(Duration::from_secs(5)).await;
+///     7u8
+/// });
+/// assert_eq!(slow.await.unwrap(), None);
+/// # }
+/// ```
 pub async fn with_timeout_or_none<Fut, V>(
     duration: Duration,
     body: Fut,

@@ -1,10 +1,7 @@
 //! Cancellation from the inside: checking for it, suspending, and cleaning up.
 //!
-//! Every suspension point is a cancellation point: a cancelled coroutine's body is dropped at
-//! its current `.await` (so destructors run: RAII is `finally`). CPU loops cooperate with
-//! [`is_active`], [`ensure_active`] and [`yield_now`]. Async cleanup runs in
-//! `with_context(NonCancellable, ..)` or in the cleanup of [`try_finally`](crate::try_finally)
-//! (module `finally`): the cancellation waits for it.
+//! What users see of it (a body dropped at its `.await`, cooperating loops, async cleanup) is in
+//! the guide's chapter *Cancellation and cleanup* (`scopes::guide::cancellation`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,12 +32,50 @@ crate::__context_add!(NonCancellable);
 
 /// True unless the running coroutine is cancelled (and not inside a `NonCancellable` section).
 /// True outside coroutines. For CPU loops: `while is_active() { .. }`.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, is_active, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let crunch = scope.launch(async {
+///     let mut steps = 0u64;
+///     while is_active() {
+///         steps += 1; // a step of CPU work
+///         yield_now().await;
+///     }
+/// });
+/// yield_now().await;
+/// crunch.cancel_and_join().await;
+/// assert!(crunch.is_cancelled());
+/// # }
+/// ```
 pub fn is_active() -> bool {
     frame::with_current(|f| f.is_none_or(|f| !f.is_cancelled()))
 }
 
 /// `Err` with the cancellation if the running coroutine is cancelled: `ensure_active()?` in a
 /// CPU loop stops it there, as a cancellation (not a failure).
+///
+/// ```
+/// use scopes_runtime::{CoroutineError, CoroutineScope, Scope, ensure_active, yield_now};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// let hashing = scope.async_(async {
+///     let mut h = 0u64;
+///     for chunk in 0..u64::MAX {
+///         ensure_active()?; // stops here once cancelled, as a cancellation
+///         h = h.wrapping_mul(31).wrapping_add(chunk);
+///         yield_now().await;
+///     }
+///     Ok::<u64, CoroutineError>(h)
+/// });
+/// yield_now().await;
+/// hashing.cancel();
+/// assert!(hashing.await.unwrap_err().is_cancellation());
+/// # }
+/// ```
 pub fn ensure_active() -> Result<(), CoroutineError> {
     frame::with_current(|f| match f {
         Some(f) if f.is_cancelled() => Err(f.job().cancellation_error()),
@@ -122,12 +157,34 @@ impl Future for YieldOnce {
     }
 }
 
-/// Suspends for `duration`, on tokio's clock: in a [`scopes::test`](crate::test) test (feature
+/// Suspends for `duration`, on tokio's clock: in a [`scopes::test`] test (feature
 /// `test-util`) that is the test's virtual time, and so is a paused `#[tokio::test]` clock. A
 /// cancelled coroutine is dropped at once, without waiting for the timer.
 ///
 /// The time counts from the call, as with tokio's `sleep`: a lazy `launch(delay(d))` counts
 /// from the launch; `launch(async { delay(d).await })` counts from the start.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineScope, Scope, delay};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let start = tokio::time::Instant::now();
+/// let scope = Scope::new(());
+/// let reminder = scope.async_(async {
+///     delay(Duration::from_secs(30)).await;
+///     "time's up"
+/// });
+/// assert_eq!(reminder.await.unwrap(), "time's up");
+/// assert!(start.elapsed() >= Duration::from_secs(30));
+/// # }
+/// ```
+#[cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+#[cfg_attr(
+    not(feature = "test-util"),
+    doc = "",
+    doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
+)]
 pub fn delay(duration: Duration) -> impl Future<Output = ()> + Send + Sync + 'static {
     // tokio's `Sleep` itself (and, in tests, its registration), not an `async fn` around it: a
     // parked coroutine is smaller.

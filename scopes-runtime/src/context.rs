@@ -58,6 +58,19 @@ pub trait ContextElement: Any + Send + Sync + fmt::Debug {
 
 /// Anything that can stand on either side of `+` in a context expression: an element or a whole
 /// context.
+///
+/// ```
+/// use scopes_runtime::{CoroutineContext, CoroutineName, IntoContext, Job, Scope};
+///
+/// // Anything `Scope::new` or `+` takes: an element, a sum of elements, a context, or `()`.
+/// fn named(name: &str, extra: impl IntoContext) -> CoroutineContext {
+///     CoroutineName::new(name) + extra.into_context()
+/// }
+/// let ctx = named("worker", Job::supervisor());
+/// assert_eq!(ctx.get::<CoroutineName>().unwrap().as_str(), "worker");
+/// assert!(ctx.job().unwrap().is_supervisor());
+/// assert_eq!(named("alone", ()).len(), 1);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be added to a coroutine context",
     label = "not a context element",
@@ -319,6 +332,17 @@ macro_rules! __context_add {
 
 /// The name of a coroutine, for debugging: it appears in `dump()`, in `Debug` of the coroutine
 /// and in the global exception handler's line.
+///
+/// ```
+/// use scopes_runtime::{CoroutineName, CoroutineScope, Job, Scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(Job::new() + CoroutineName::new("sync"));
+/// let c = scope.launch(std::future::pending::<()>());
+/// assert!(scope.job().dump().contains("sync"), "dumps and reports name it");
+/// c.cancel();
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CoroutineName(Arc<str>);
 

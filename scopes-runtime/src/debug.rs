@@ -18,11 +18,31 @@ static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Turns debug mode on or off for the coroutines started from now on.
+///
+/// ```
+/// use scopes_runtime::{CoroutineId, CoroutineScope, Scope, current_context, is_debug_mode, set_debug_mode};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// set_debug_mode(true);
+/// assert!(is_debug_mode());
+/// let scope = Scope::new(());
+/// let id = scope.async_(async { current_context().get::<CoroutineId>().copied() });
+/// assert!(id.await.unwrap().is_some(), "every coroutine gets an id");
+/// # set_debug_mode(false);
+/// # }
+/// ```
 pub fn set_debug_mode(on: bool) {
     MODE.store(if on { ON } else { OFF }, Ordering::Relaxed);
 }
 
 /// True if new coroutines get a [`CoroutineId`].
+///
+/// ```
+/// // `SCOPES_DEBUG=1` in the environment, or `set_debug_mode(true)`, turns it on.
+/// if scopes_runtime::is_debug_mode() {
+///     eprintln!("coroutines carry ids: dumps show them");
+/// }
+/// ```
 #[inline]
 pub fn is_debug_mode() -> bool {
     match MODE.load(Ordering::Relaxed) {
@@ -48,6 +68,21 @@ fn decide_debug_mode() -> bool {
 }
 
 /// The id of a coroutine in debug mode: unique in the process, in start order.
+///
+/// ```
+/// use scopes_runtime::{CoroutineId, CoroutineScope, Scope, current_context, set_debug_mode};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// set_debug_mode(true);
+/// let scope = Scope::new(());
+/// let a = scope.async_(async { current_context().get::<CoroutineId>().copied() });
+/// let b = scope.async_(async { current_context().get::<CoroutineId>().copied() });
+/// let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+/// assert_ne!(a, b);
+/// assert!(format!("{a:?}").starts_with("CoroutineId("));
+/// # set_debug_mode(false);
+/// # }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CoroutineId(pub u64);
 

@@ -24,6 +24,19 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// The four ways a coroutine can end without a value.
 ///
 /// `#[non_exhaustive]`: match with a `_` arm.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineError, ErrorKind};
+///
+/// let timeout = CoroutineError::timed_out(Duration::from_secs(1));
+/// match timeout.kind() {
+///     ErrorKind::Cancelled => println!("stopped on purpose"),
+///     ErrorKind::TimedOut => println!("took too long"),
+///     _ => println!("a failure: {timeout}"),
+/// }
+/// assert_eq!(CoroutineError::panicked("bug").kind(), ErrorKind::Panicked);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -1,12 +1,6 @@
-//! Exception handlers: where a failure goes when no parent takes it.
-//!
-//! A failure travels up the job tree until a job that *handles* it (see `job`'s invariant 4).
-//! One that reaches a root `launch`, or a direct child of a supervisor, is given to the
-//! [`CoroutineExceptionHandler`] in that coroutine's context; with none, to the global handler.
-//! The default global handler writes one line to stderr that names the coroutine. A handler that
-//! panics is itself caught and reported to the global handler; a panicking global handler falls
-//! back to the default line. Nothing is lost. With the `tracing` feature, every handled failure
-//! is also a `tracing` error event (see `trace`), whichever handler takes it.
+//! Exception handlers: where a failure goes when no parent takes it. The routing (who reports
+//! which failure, handlers that panic) is in the guide's chapter *The job tree*
+//! (`scopes::guide::job_tree`, "Who reports a failure"); `job`'s invariant 4 is its rule.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -67,6 +61,23 @@ static GLOBAL: RwLock<Option<Arc<HandlerFn>>> = RwLock::new(None);
 /// context has no [`CoroutineExceptionHandler`], and what receives the panic of a handler.
 ///
 /// It is process-wide; libraries should not set it. The default writes one line to stderr.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use scopes_runtime::{CoroutineScope, Scope, reset_global_exception_handler, set_global_exception_handler};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (tx, rx) = mpsc::channel();
+/// let tx = std::sync::Mutex::new(tx);
+/// set_global_exception_handler(move |_, err| tx.lock().unwrap().send(err.to_string()).unwrap());
+/// // A root launch with no handler of its own: its failure reaches the global handler.
+/// let scope = Scope::new(());
+/// let c = scope.launch(async { Err::<(), _>(std::io::Error::other("unhandled")) });
+/// c.join().await;
+/// assert_eq!(rx.recv().unwrap(), "unhandled");
+/// reset_global_exception_handler(); // back to the line on stderr
+/// # }
+/// ```
 pub fn set_global_exception_handler(
     f: impl Fn(&CoroutineContext, &CoroutineError) + Send + Sync + 'static,
 ) {
@@ -74,6 +85,12 @@ pub fn set_global_exception_handler(
 }
 
 /// Restores the default global exception handler (one line on stderr).
+///
+/// ```
+/// scopes_runtime::set_global_exception_handler(|_, err| eprintln!("report: {err}"));
+/// // ... at the end of a test that installed its own:
+/// scopes_runtime::reset_global_exception_handler();
+/// ```
 pub fn reset_global_exception_handler() {
     *GLOBAL.write().unwrap_or_else(|p| p.into_inner()) = None;
 }

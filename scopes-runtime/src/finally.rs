@@ -161,6 +161,22 @@ where
 /// How the body of a [`try_finally_with`] ended, as its cleanup is told. kotlinx's completion
 /// `cause`, sorted: `null` is `Finished`, a `CancellationException` is `Cancelled`, anything
 /// else is `Failed`.
+///
+/// ```
+/// use scopes_runtime::{Outcome, try_finally_with};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let result = try_finally_with(
+///     async { Err::<u8, _>(std::io::Error::other("write failed")) },
+///     |outcome: Outcome| async move {
+///         assert!(outcome.is_failed());
+///         assert_eq!(outcome.error().unwrap().to_string(), "write failed");
+///     },
+/// )
+/// .await;
+/// assert!(result.is_err());
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub enum Outcome {
     /// The body returned its value (`Ok`, or a plain value).

@@ -297,6 +297,26 @@ impl fmt::Debug for Scope {
 
 /// A cloneable, non-owning handle to a scope: launching through it adds children to the scope's
 /// job; dropping it cancels nothing.
+///
+/// ```
+/// use scopes_runtime::{Coroutine, CoroutineScope, Job, Scope, ScopeHandle};
+///
+/// // A service takes a handle: it launches into its owner's scope, but cannot end it.
+/// struct Mailer { scope: ScopeHandle }
+/// impl Mailer {
+///     fn send(&self, to: &'static str) -> Coroutine {
+///         self.scope.launch(async move { println!("mail to {to}") })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = Scope::new(Job::supervisor());
+/// let mailer = Mailer { scope: app.handle() };
+/// mailer.send("ann").join().await;
+/// drop(mailer); // a handle owns nothing: the scope stays active
+/// assert!(app.job().is_active());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ScopeHandle {
     context: CoroutineContext,
@@ -362,11 +382,35 @@ pub fn current_scope() -> ScopeHandle {
 }
 
 /// The scope of the running coroutine, or `None` outside a coroutine.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Scope, try_current_scope};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert!(try_current_scope().is_none(), "not in a coroutine");
+/// let scope = Scope::new(());
+/// let inside = scope.async_(async { try_current_scope().is_some() });
+/// assert!(inside.await.unwrap());
+/// # }
+/// ```
 pub fn try_current_scope() -> Option<ScopeHandle> {
     frame::with_current(|f| f.map(|f| ScopeHandle::new(f.context())))
 }
 
 /// The context of the running coroutine; the empty context outside a coroutine.
+///
+/// ```
+/// use scopes_runtime::{CoroutineName, CoroutineScope, Scope, current_context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(CoroutineName::new("loader"));
+/// let name = scope.async_(async {
+///     current_context().get::<CoroutineName>().unwrap().as_str().to_owned()
+/// });
+/// assert_eq!(name.await.unwrap(), "loader");
+/// assert!(current_context().is_empty(), "outside coroutines: the empty context");
+/// # }
+/// ```
 pub fn current_context() -> CoroutineContext {
     frame::with_current(|f| f.map(|f| f.context())).unwrap_or_default()
 }

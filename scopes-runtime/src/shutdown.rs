@@ -1,11 +1,8 @@
 //! Graceful shutdown: [`Scope::shutdown`] stops a scope taking work, lets what runs finish for a
 //! grace period, then cancels the rest and waits; [`ShutdownReport`] says what happened.
 //!
-//! The steps, in order: the scope's job refuses new children (a launch is cancelled at once,
-//! as in a cancelled scope); every child running at that moment gets a completion handler that
-//! files its outcome; the caller waits until they have all ended or `grace` has passed; then
-//! whatever still runs is cancelled (cause: "the shutdown's grace period ended") and waited
-//! for, its cleanup included; last, a standalone job is completed.
+//! The steps and the report, as users see them: the guide's chapter *Shutting down a service*
+//! (`scopes::guide::shutdown`).
 
 use std::fmt;
 use std::future::Future;
@@ -27,6 +24,21 @@ use crate::timer::Timer;
 /// What [`Scope::shutdown`] saw become of the coroutines (direct children of the scope) that
 /// were running when it began. Each is counted once, in one of `finished`, `failed` and
 /// `cancelled`.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineScope, Job, Scope, delay};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let scope = Scope::new(Job::supervisor());
+/// scope.coroutine().name("flush").launch(delay(Duration::from_secs(1)));
+/// scope.coroutine().name("crawl").launch(delay(Duration::from_secs(600)));
+/// let report = scope.shutdown(Duration::from_secs(5)).await;
+/// assert_eq!(report.total(), 2);
+/// assert!(!report.drained);
+/// assert_eq!(report.to_string(), "1 finished, 0 failed, 1 cancelled (crawl)");
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {

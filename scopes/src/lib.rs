@@ -69,9 +69,15 @@
 //!   (where handled, once), cancellations and `NonCancellable` sections are events (README,
 //!   "Observability"); [`quiet_coroutine_panics`] makes a coroutine's panic one report.
 //!
-//! See the README for the Kotlin → scopes table.
+//! The [`guide`] has a chapter per concept: [from Kotlin](guide::from_kotlin) (the table of
+//! names and the deliberate differences), [the job tree](guide::job_tree),
+//! [cancellation and cleanup](guide::cancellation), [dispatchers](guide::dispatchers),
+//! [testing](guide::testing), [shutting down a service](guide::shutdown), [flows](guide::flows)
+//! and [observability](guide::observability).
 
 pub use scopes_runtime::*;
+
+pub mod guide;
 
 /// Makes a struct with named fields a [`CoroutineScope`] that owns its scope.
 ///

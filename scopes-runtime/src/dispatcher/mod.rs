@@ -1,42 +1,7 @@
 //! Dispatchers: which threads run a coroutine.
 //!
-//! Everything runs on tokio. A [`Dispatcher`] is a context element; a coroutine runs on the
-//! dispatcher in its context, and `with_context(dispatcher, ..)` hops there and back.
-//!
-//! | dispatcher | runs coroutines on | at once |
-//! |---|---|---|
-//! | [`Dispatchers::default()`] | the workers of the runtime that serves it (below) | its worker count |
-//! | [`Dispatchers::io()`] | that runtime's blocking pool: blocking calls are fine here | 64, or the core count if larger (`SCOPES_IO_PARALLELISM`) |
-//! | [`limited_parallelism(n)`](Dispatcher::limited_parallelism) | its parent's threads | `n`; a view of `io()` is not capped by io's limit, a view of `default()` is capped by default's threads |
-//! | [`Dispatchers::main()`] | the one main thread ([`run_main`], [`MainThread`]) | 1 |
-//! | [`Dispatchers::unconfined()`] | whatever thread starts or wakes it | - |
-//! | [`Dispatchers::from_handle(h)`](Dispatchers::from_handle) | your tokio runtime | its workers |
-//!
-//! # Which runtime serves `default()` and `io()`
-//!
-//! `default()`, `io()` and their views name roles, not runtimes: each coroutine on them runs on
-//! the runtime that serves the place it is launched from, so a dispatcher kept in a `static`, a
-//! struct or `GlobalScope` works in whatever runtime uses it.
-//!
-//! | where a coroutine on `default()` / `io()` is launched | served by |
-//! |---|---|
-//! | anywhere, after [`Dispatchers::install_default(h)`](Dispatchers::install_default) | `h`'s runtime |
-//! | inside a multi-thread tokio runtime (`#[tokio::main]`, a coroutine on it) | that runtime: no second runtime, and its shutdown reaches the coroutines |
-//! | inside a current-thread runtime (`#[tokio::test]`'s default), on a main thread ([`run_main`], [`MainThread`]) or outside any runtime | a multi-thread runtime of scopes' own, built on first use: CPU work must not hold up a thread that has other work |
-//! | inside a [`scopes::test`](crate::test) test | the test's scheduler (one thread, virtual time) |
-//!
-//! `io()` and each view count their coroutines per runtime: `io().limited_parallelism(4)` used
-//! by two runtimes runs up to 4 on each. A scope whose context names no dispatcher uses the
-//! tokio runtime it was created in (`Scope::new` records it), or `default()` outside any
-//! runtime.
-//!
-//! # Contracts
-//!
-//! Code can state the dispatcher it needs: switch with `with_context(d, ..)` (no hop when
-//! already there), or check with [`require_dispatcher`], which knows views: code on
-//! `io().limited_parallelism(50)` satisfies a requirement for `io()`. The check is the same in
-//! debug and release builds (it is a few pointer comparisons) and returns an error that names
-//! both dispatchers; it never panics.
+//! The table of dispatchers, which runtime serves `default()` and `io()`, and contracts: in
+//! the guide's chapter *Dispatchers* (`scopes::guide::dispatchers`).
 
 #[cfg(feature = "test-util")]
 mod in_test;
@@ -104,6 +69,20 @@ enum Inner {
 }
 
 /// The dispatchers.
+///
+/// ```
+/// use scopes_runtime::{CoroutineScope, Dispatchers, Scope, with_context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // A scope whose coroutines do blocking work, at most 4 at once.
+/// let files = Scope::new(Dispatchers::io().limited_parallelism(4));
+/// let size = files.async_(async { std::fs::read("Cargo.toml").map(|b| b.len()) });
+/// assert!(size.await.unwrap() > 0);
+/// // A hop for one piece of CPU work.
+/// let sum = with_context(Dispatchers::default(), async { (1..=100u32).sum::<u32>() });
+/// assert_eq!(sum.await.unwrap(), 5050);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Dispatchers(());
 
@@ -125,10 +104,16 @@ impl Dispatchers {
     ///    would hold up, or on a main thread) a multi-thread runtime of scopes' own (the core
     ///    count, at least 2 workers), built on first use.
     ///
-    /// Inside a [`scopes::test`](crate::test) test, the test's scheduler. The runtime is chosen
+    /// Inside a [`scopes::test`] test, the test's scheduler. The runtime is chosen
     /// at each launch, not when the dispatcher is made: a `default()` kept in a `static` or a
     /// struct works in whatever runtime uses it.
     // Kotlin's name, which DESIGN.md keeps: `Dispatchers` is a namespace, not a value.
+    #[cfg_attr(feature = "test-util", doc = "", doc = "[`scopes::test`]: crate::test")]
+    #[cfg_attr(
+        not(feature = "test-util"),
+        doc = "",
+        doc = "[`scopes::test`]: https://docs.rs/scopes/latest/scopes/test/index.html"
+    )]
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Dispatcher {
         DEFAULT
@@ -566,6 +551,16 @@ impl std::error::Error for DispatcherError {}
 
 /// The dispatcher of the running coroutine; `None` outside coroutines (or in a context without
 /// one).
+///
+/// ```
+/// use scopes_runtime::{Dispatchers, current_dispatcher, with_context};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let on = with_context(Dispatchers::io(), async { current_dispatcher() }).await.unwrap();
+/// assert!(on.unwrap().same_as(&Dispatchers::io()));
+/// assert!(current_dispatcher().is_none(), "outside coroutines");
+/// # }
+/// ```
 pub fn current_dispatcher() -> Option<Dispatcher> {
     crate::frame::with_current(|f| {
         f.and_then(|f| f.job().bare_context().get::<Dispatcher>().cloned())

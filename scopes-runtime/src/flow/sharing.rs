@@ -42,6 +42,26 @@ use crate::coroutine::{Coroutine, CoroutineStart};
 use crate::scope::{CoroutineScope, current_scope};
 
 /// When a sharing coroutine starts and stops its upstream (kotlinx's `SharingStarted`).
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// use scopes_runtime::{CoroutineScope, Scope, flow::{SharingStarted, state_in}};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// // The upstream runs while someone watches, and 5 s longer (a screen rotation, say).
+/// let started = SharingStarted::WhileSubscribed {
+///     stop_timeout: Duration::from_secs(5),
+///     replay_expiration: Duration::MAX,
+/// };
+/// let prices = state_in(|| futures::stream::iter([101, 102]), &scope, started, 100);
+/// assert_eq!(prices.value(), 100, "nobody subscribed yet: not started");
+/// let mut watch = prices.subscribe();
+/// assert_eq!(watch.next().await, Some(100));
+/// # scope.job().cancel();
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SharingStarted {
     /// At once, and never stops (until the scope does).

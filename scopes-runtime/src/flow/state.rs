@@ -64,6 +64,26 @@ pub struct MutableStateFlow<T> {
 }
 
 /// A read-only view of a [`MutableStateFlow`]: what a view model hands out. Cheap to clone.
+///
+/// ```
+/// use futures::StreamExt;
+/// use scopes_runtime::flow::{MutableStateFlow, StateFlow};
+///
+/// struct ViewModel { loading: MutableStateFlow<bool> }
+/// impl ViewModel {
+///     fn loading(&self) -> StateFlow<bool> { self.loading.as_state_flow() } // read-only
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let vm = ViewModel { loading: MutableStateFlow::new(false) };
+/// let view = vm.loading();
+/// let mut updates = view.subscribe();
+/// assert_eq!(updates.next().await, Some(false));
+/// vm.loading.set_value(true);
+/// assert_eq!(updates.next().await, Some(true));
+/// assert!(view.value());
+/// # }
+/// ```
 pub struct StateFlow<T> {
     shared: Arc<Shared<T>>,
 }

@@ -10,6 +10,22 @@ use super::{JobInner, Link, Listener};
 use crate::sync::lock;
 
 /// Unregisters a completion handler: see [`Job::invoke_on_completion`](crate::Job::invoke_on_completion).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use scopes_runtime::Job;
+///
+/// let calls = Arc::new(AtomicUsize::new(0));
+/// let job = Job::new();
+/// let (c1, c2) = (calls.clone(), calls.clone());
+/// let kept = job.invoke_on_completion(move |_| { c1.fetch_add(1, Ordering::SeqCst); });
+/// let removed = job.invoke_on_completion(move |_| { c2.fetch_add(10, Ordering::SeqCst); });
+/// removed.dispose(); // this one will not run
+/// drop(kept); // dropping the handle keeps the handler
+/// job.complete();
+/// assert_eq!(calls.load(Ordering::SeqCst), 1);
+/// ```
 #[must_use = "dropping the handle keeps the handler; call `dispose` to remove it"]
 pub struct CompletionHandle {
     job: Weak<JobInner>,

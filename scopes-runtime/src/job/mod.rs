@@ -1,30 +1,21 @@
 //! `Job`: a node of the job tree, and the state machine that every coroutine, scope and
 //! standalone job shares.
 //!
-//! # States
+//! # States and rules
 //!
-//! The diagram and the state table are on [`Job`], where the rendered docs show them.
-//!
-//! "Body done" means: a coroutine's body returned, panicked or was dropped; a scope's block did;
-//! a standalone [`Job::new()`] was `complete()`d or cancelled, or lost its last handle (it has
-//! no body).
+//! The diagram and the state table are on [`Job`], where the rendered docs show them; what a
+//! state and "body done" mean, and the rules below as users see them, are in the guide's
+//! chapter *The job tree* (`scopes::guide::job_tree`).
 //!
 //! # Invariants
 //!
-//! 1. **A job is final only when its body is done and it has no children.** Children remove
-//!    themselves from their parent *after* they are final, so a parent completes after all of
-//!    its children, and a `join` on the parent returns after every descendant finished.
-//! 2. **Cancellation travels down.** Entering `Cancelling` cancels every child, with the
-//!    parent's cancellation, or for a failure a cancellation caused by it.
-//! 3. **Failure travels up.** A failure (anything but a cancellation) makes a job notify its
-//!    parent when it starts cancelling and again with its final error when it finishes. A regular
-//!    parent cancels itself with it; a supervisor ignores it. Scoped jobs (`coroutine_scope`,
-//!    `with_context`, `with_timeout`) never tell their parent: they return the error to their
-//!    caller instead.
-//! 4. **One owner per failure.** The topmost job that *handles* a failure owns it: coroutine jobs
-//!    handle; a standalone job handles only if an ancestor does. A failure nobody above handled
-//!    goes to the failing coroutine's own exception handler (`launch`) or stays in its
-//!    `Deferred` (`async_`). Failures that arrive after the first are suppressed on it.
+//! 1. **A job is final only when its body is done and it has no children** (children leave
+//!    their parent after they are final).
+//! 2. **Cancellation travels down**: entering `Cancelling` cancels every child.
+//! 3. **Failure travels up**: a failing job tells its parent when it starts cancelling and
+//!    again with its final error; scoped jobs return it to their caller instead.
+//! 4. **One owner per failure**: the topmost job that *handles* it (coroutine jobs handle; a
+//!    standalone job only if an ancestor does); later failures are suppressed on it.
 //! 5. **No recursion across the tree.** Each transition changes one job under its own lock and
 //!    returns the effects it asks for (cancel these children, tell that parent). A per-thread
 //!    queue runs the effects one by one, so a 10,000-deep chain cancels and completes in constant
@@ -110,6 +101,19 @@ use transitions::{Attach, final_error_of};
 /// The public state of a [`Job`]: see the diagram in the [`Job`] docs.
 ///
 /// `#[non_exhaustive]`: match with a `_` arm; later versions may tell more states apart.
+///
+/// ```
+/// use scopes_runtime::{Job, JobState};
+///
+/// let job = Job::new();
+/// let child = Job::child_of(&job);
+/// assert_eq!(job.state(), JobState::Active);
+/// job.complete();
+/// assert_eq!(job.state(), JobState::Completing); // waits for its child
+/// child.complete();
+/// assert_eq!(job.state(), JobState::Completed);
+/// assert!(job.state().is_final());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]

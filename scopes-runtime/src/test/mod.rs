@@ -387,6 +387,24 @@ impl std::error::Error for TestFailure {}
 
 /// The scope of a test body: launch into it as into any scope (its coroutines are children of
 /// the body, awaited at the end), and step the test's virtual time. Cheap to clone.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes_runtime::{CoroutineScope, delay};
+/// use scopes_runtime::test::{TestScope, run_test};
+///
+/// run_test(|scope: TestScope| async move {
+///     let poller = scope.launch(async {
+///         loop {
+///             delay(Duration::from_secs(10)).await; // poll every 10 s
+///         }
+///     });
+///     scope.advance_time_by(Duration::from_secs(25)).await;
+///     assert_eq!(scope.current_time(), Duration::from_secs(25));
+///     assert!(poller.is_active());
+///     poller.cancel(); // or launch it in `scope.background_scope()`
+/// });
+/// ```
 #[derive(Clone)]
 pub struct TestScope {
     pub(crate) scheduler: Arc<TestScheduler>,

@@ -41,6 +41,27 @@ use crate::scope::CoroutineScope;
 use crate::sync::lock_std as lock;
 
 /// How many values a channel holds before a sender waits (kotlinx's channel capacities).
+///
+/// ```
+/// use futures::StreamExt;
+/// use scopes_runtime::{Scope, flow::{Capacity, produce}};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let scope = Scope::new(());
+/// // Buffered(2): the producer runs up to 2 values ahead of the consumer.
+/// let mut squares = produce(&scope, Capacity::Buffered(2), |tx| async move {
+///     for n in 1..=3u32 {
+///         tx.send(n * n).await?;
+///     }
+///     Ok::<_, scopes_runtime::CoroutineError>(())
+/// });
+/// let mut got = Vec::new();
+/// while let Some(v) = squares.next().await {
+///     got.push(v.unwrap());
+/// }
+/// assert_eq!(got, [1, 4, 9]);
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capacity {
     /// None: each send waits until the receiver took its value (kotlinx's `RENDEZVOUS`).

@@ -46,6 +46,22 @@ pub use emit::Emit;
 pub use subscription::SharedSubscription;
 
 /// What a full buffer does to a new value (kotlinx's `BufferOverflow`).
+///
+/// ```
+/// use scopes_runtime::flow::{BufferOverflow, MutableSharedFlow};
+///
+/// let latest = MutableSharedFlow::with_config(2, 0, BufferOverflow::DropOldest).unwrap();
+/// let _slow = latest.subscribe(); // never reads
+/// for n in 1..=4 {
+///     assert!(latest.try_emit(n)); // never waits: the oldest value goes
+/// }
+/// assert_eq!(latest.replay_cache(), [3, 4]);
+///
+/// let strict = MutableSharedFlow::with_config(0, 1, BufferOverflow::Suspend).unwrap();
+/// let _slow = strict.subscribe();
+/// assert!(strict.try_emit(1));
+/// assert!(!strict.try_emit(2), "full: `emit` would wait, `try_emit` refuses");
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BufferOverflow {
     /// `emit` waits for the slowest subscriber; `try_emit` fails.
@@ -94,6 +110,20 @@ pub struct MutableSharedFlow<T> {
 }
 
 /// A read-only view of a [`MutableSharedFlow`]. Cheap to clone.
+///
+/// ```
+/// use futures::StreamExt;
+/// use scopes_runtime::flow::{BufferOverflow, MutableSharedFlow, SharedFlow};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let events = MutableSharedFlow::with_config(1, 0, BufferOverflow::Suspend).unwrap();
+/// let read_only: SharedFlow<&str> = events.as_shared_flow();
+/// events.emit("saved").await;
+/// let mut late = read_only.subscribe(); // gets the replayed value first
+/// assert_eq!(late.next().await, Some("saved"));
+/// assert_eq!(read_only.replay_cache(), ["saved"]);
+/// # }
+/// ```
 pub struct SharedFlow<T> {
     shared: Arc<Shared<T>>,
 }
