@@ -312,3 +312,18 @@ fn the_report_counts_every_child_even_behind_a_slow_completion_handler() {
         }
     });
 }
+
+#[test]
+fn a_zero_grace_cancels_at_once_and_a_scope_with_nothing_running_is_drained() {
+    run_test(|test| async move {
+        let scope = Scope::new(Job::supervisor());
+        named(&scope, "busy", delay(SECOND * 60));
+        test.run_current().await;
+        let report = scope.shutdown(Duration::ZERO).await;
+        assert_eq!((report.cancelled, report.drained), (1, false), "{report}");
+        assert_eq!(test.current_time(), Duration::ZERO);
+        let idle = Scope::new(Job::supervisor());
+        let report = idle.shutdown(Duration::ZERO).await;
+        assert_eq!((report.total(), report.drained), (0, true), "{report}");
+    });
+}
