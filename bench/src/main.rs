@@ -306,17 +306,17 @@ fn limited(caller: &Runtime, plan: Plan) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, flag, name, n] = args.as_slice() {
-        if flag == "--memory-child" {
-            memory::child(name, n.parse().expect("a count"));
-            return;
-        }
+    if let [_, flag, name, n] = args.as_slice()
+        && flag == "--memory-child"
+    {
+        memory::child(name, n.parse().expect("a count"));
+        return;
     }
-    if let [_, flag, n] = args.as_slice() {
-        if flag == "--tracing-child" {
-            tracing_cost::child(n.parse().expect("a count"));
-            return;
-        }
+    if let [_, flag, n] = args.as_slice()
+        && flag == "--tracing-child"
+    {
+        tracing_cost::child(n.parse().expect("a count"));
+        return;
     }
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick {

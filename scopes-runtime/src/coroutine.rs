@@ -559,11 +559,12 @@ impl<T> Drop for Deferred<T> {
     fn drop(&mut self) {
         let mut slot = lock_std(&self.shared.slot);
         slot.handles -= 1;
-        if slot.handles == 0 && !slot.observed {
-            if let Some((error, context)) = slot.unhandled.take() {
-                drop(slot);
-                exception::handle_coroutine_exception(&context, &error);
-            }
+        if slot.handles == 0
+            && !slot.observed
+            && let Some((error, context)) = slot.unhandled.take()
+        {
+            drop(slot);
+            exception::handle_coroutine_exception(&context, &error);
         }
     }
 }

@@ -40,7 +40,7 @@ struct DataSync {
 impl DataSync {
     async fn sync_once(attempts: &AtomicUsize) -> Result<(), String> {
         // Every other attempt fails: the server is flaky.
-        if attempts.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if attempts.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             Err("server unavailable".into())
         } else {
             Ok(())

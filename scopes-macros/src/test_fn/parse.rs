@@ -163,13 +163,13 @@ pub(crate) fn validate(function: ItemFn) -> syn::Result<TestFn> {
             ),
         }
     }
-    if let syn::ReturnType::Type(_, ty) = &sig.output {
-        if returns_a_value(ty) {
-            errors.at(
+    if let syn::ReturnType::Type(_, ty) = &sig.output
+        && returns_a_value(ty)
+    {
+        errors.at(
                 ty,
                 "a `#[scopes::test]` function returns `()` or `Result<(), E>` (an `Err` fails the test), not a value: assert on the value in the body instead",
             );
-        }
     }
     if let Some(test) = function.attrs.iter().find(|a| is_test_attr(a)) {
         errors.at(

@@ -219,10 +219,10 @@ impl<T: Clone + PartialEq + Send + 'static> Shared<T> {
                 let mut wake = Vec::new();
                 let mut queued = queued.into_iter();
                 for subscriber in state.subscribers.iter_mut() {
-                    if subscriber.seen.is_some() {
-                        if let Some(value) = queued.next() {
-                            subscriber.queue.push_back(value);
-                        }
+                    if subscriber.seen.is_some()
+                        && let Some(value) = queued.next()
+                    {
+                        subscriber.queue.push_back(value);
                     }
                     wake.extend(subscriber.waker.take());
                 }

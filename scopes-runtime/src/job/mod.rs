@@ -576,10 +576,10 @@ impl Job {
         if let Err(error) = result {
             // A test names the coroutine a failure started in, wherever it is reported.
             #[cfg(feature = "test-util")]
-            if error.is_failure() {
-                if let Some(test) = crate::test::scheduler::current() {
-                    test.record_origin(&error, self);
-                }
+            if error.is_failure()
+                && let Some(test) = crate::test::scheduler::current()
+            {
+                test.record_origin(&error, self);
             }
             // Its own failure: an error event where it is handled, no cancellation event.
             self.link.cancel_with_error_traced(error, false);

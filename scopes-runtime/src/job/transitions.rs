@@ -199,10 +199,10 @@ impl Link {
         }
         // A lazy coroutine's future is user code: dropped outside the lock, its panic caught
         // (the task's own drop turns a panicking body destructor into this job's failure).
-        if let Some(start) = step.lazy_start {
-            if let Err(panic) = user::drop_value(start) {
-                self.cancel_with_error(panic);
-            }
+        if let Some(start) = step.lazy_start
+            && let Err(panic) = user::drop_value(start)
+        {
+            self.cancel_with_error(panic);
         }
         user::wake(|| self.inner.driver.wake());
         if step.to_parent.is_some() || step.finalize.is_some() {
