@@ -195,11 +195,7 @@ impl Scope {
         for child in children.iter().filter(|c| c.state() == JobState::New) {
             child.cancel_with_error(unstarted.clone());
         }
-        let drained = if grace.is_zero() {
-            // No timer: tokio fires even a zero sleep only at its driver's next tick, up to a
-            // millisecond away.
-            tally.unfiled.load(Ordering::Acquire) == 0
-        } else {
+        let drained = {
             let filed = pin!(tally.filed());
             let timer = pin!(Timer::after(grace));
             matches!(select(filed, timer).await, Either::Left(_))

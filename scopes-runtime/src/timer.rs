@@ -42,7 +42,13 @@ impl Future for Timer {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let fired = this.sleep.poll(cx);
+        // tokio fires a sleep whose deadline has passed (a zero `delay`, grace or timeout) only
+        // at its driver's next tick, up to a millisecond away; it is due now.
+        let fired = if this.sleep.deadline() <= tokio::time::Instant::now() {
+            Poll::Ready(())
+        } else {
+            this.sleep.poll(cx)
+        };
         if fired.is_ready() {
             this.registration.clear();
         }

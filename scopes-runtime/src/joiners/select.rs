@@ -251,9 +251,7 @@ impl<'a, R: Send + 'a> Select<'a, R> {
     /// `onTimeout(0)`: it wins unless an arm listed before it is ready at the first poll.
     pub fn on_timeout(self, after: Duration, handler: impl FnOnce() -> R + Send + 'a) -> Self {
         self.polled(async move {
-            if !after.is_zero() {
-                Timer::after(after).await;
-            }
+            Timer::after(after).await;
             Box::new(handler) as Chosen<'a, R>
         })
     }
