@@ -100,34 +100,7 @@ pub(crate) fn child(n: usize) {
     println!("{}", (start.elapsed() / n as u32).as_nanos());
 }
 
-/// A subscriber that enables everything and does nothing: the cost of the instrumentation
-/// itself (spans made, entered and exited; events built), not of a real subscriber's work.
+/// The no-op subscriber (one file, also used by `examples/launch_profile.rs`).
 #[cfg(feature = "tracing")]
-pub(crate) mod noop {
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::subscriber::Interest;
-    use tracing::{Event, Metadata, Subscriber};
-    use tracing_core::LevelFilter;
-
-    pub(crate) struct Noop;
-
-    impl Subscriber for Noop {
-        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
-            Interest::always()
-        }
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn max_level_hint(&self) -> Option<LevelFilter> {
-            Some(LevelFilter::TRACE)
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, _: &Event<'_>) {}
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-}
+#[path = "noop_subscriber.rs"]
+pub(crate) mod noop;
