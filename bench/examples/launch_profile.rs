@@ -10,7 +10,13 @@
 //! - `cancel`: a 100 x 1,000 tree of parked coroutines, cancelled and joined;
 //! - `tracker-cancel`: the same tree with `CancellationToken`s and a `TaskTracker`;
 //! - `build`, `tracker-build`: the trees alone, to subtract from the two above;
-//! - `noop` (with `--features tracing`): the launches with a no-op `tracing` subscriber.
+//! - `noop` (with `--features tracing`): the launches with a no-op `tracing` subscriber;
+//! - `tree`, `tree-joinset`: the harness's 10-ary tree of depth 4 (11,111 coroutines, leaves
+//!   yield once), nine times over (99,999 coroutines), with scopes or a `JoinSet` per node;
+//! - `supervisor`, `supervisor-joinset`: 100,000 children of a supervisor, 1% panic, every
+//!   panic reported (a handler counts them; the `JoinSet` counts its `JoinError`s);
+//! - `fanin`, `fanin-joinset`: 100,000 values computed by `async_` (or a `JoinSet<u64>`) and
+//!   summed.
 
 use std::time::Duration;
 
@@ -51,9 +57,74 @@ fn main() {
         }
         return;
     }
+    if mode.starts_with("supervisor") {
+        // 1,000 panic messages would drown the output (as in the harness).
+        std::panic::set_hook(Box::new(|_| {}));
+    }
     rt.block_on(async move {
         let scope = Scope::new(());
-        if mode == "sequential" {
+        if mode == "tree" {
+            for _ in 0..9 {
+                Scope::new(()).launch(tree::scopes(4)).join().await;
+            }
+        } else if mode == "tree-joinset" {
+            for _ in 0..9 {
+                tree::joinset(4).await;
+            }
+        } else if mode == "supervisor" {
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            let reported = Arc::new(AtomicUsize::new(0));
+            let count = reported.clone();
+            let handler = CoroutineExceptionHandler::new(move |_, e| {
+                if e.is_panic() {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let scope = Scope::new(Job::supervisor() + handler);
+            for i in 0..100_000u32 {
+                scope.launch(async move {
+                    if i % 100 == 0 {
+                        panic!("child {i}");
+                    }
+                });
+            }
+            scope.complete_and_join().await;
+            assert_eq!(reported.load(Ordering::Relaxed), 1_000);
+        } else if mode == "supervisor-joinset" {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..100_000u32 {
+                set.spawn(async move {
+                    if i % 100 == 0 {
+                        panic!("child {i}");
+                    }
+                });
+            }
+            let mut panics = 0;
+            while let Some(result) = set.join_next().await {
+                panics += usize::from(result.is_err_and(|e| e.is_panic()));
+            }
+            assert_eq!(panics, 1_000);
+        } else if mode == "fanin" {
+            let deferred: Vec<_> = (0..100_000u64)
+                .map(|i| scope.async_(async move { i }))
+                .collect();
+            let mut total = 0;
+            for d in deferred {
+                total += d.await.unwrap();
+            }
+            assert_eq!(total, (0..100_000u64).sum::<u64>());
+        } else if mode == "fanin-joinset" {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..100_000u64 {
+                set.spawn(async move { i });
+            }
+            let mut total = 0;
+            while let Some(v) = set.join_next().await {
+                total += v.unwrap();
+            }
+            assert_eq!(total, (0..100_000u64).sum::<u64>());
+        } else if mode == "sequential" {
             for i in 0..100_000u32 {
                 scope
                     .launch(async move {
@@ -150,6 +221,42 @@ fn main() {
             scope.complete_and_join().await;
         }
     });
+}
+
+/// The harness's tree (workload 2): each node starts ten children, every leaf yields once.
+mod tree {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use scopes::prelude::*;
+
+    type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    pub(crate) fn scopes(depth: u32) -> BoxFuture {
+        Box::pin(async move {
+            if depth == 0 {
+                yield_now().await;
+                return;
+            }
+            for _ in 0..10 {
+                current_scope().launch(scopes(depth - 1));
+            }
+        })
+    }
+
+    pub(crate) fn joinset(depth: u32) -> BoxFuture {
+        Box::pin(async move {
+            if depth == 0 {
+                tokio::task::yield_now().await;
+                return;
+            }
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..10 {
+                set.spawn(joinset(depth - 1));
+            }
+            while set.join_next().await.is_some() {}
+        })
+    }
 }
 
 /// The harness's no-op subscriber (as its `tracing` table).
