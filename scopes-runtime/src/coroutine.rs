@@ -280,6 +280,8 @@ where
     let with_id = debug::is_debug_mode() || crate::trace::coroutine_spans_enabled();
     #[cfg(not(feature = "tracing"))]
     let with_id = debug::is_debug_mode();
+    // A launch that adds nothing to its scope's context may be reused by its parent.
+    let recyclable = extra.is_empty() && !with_id && matches!(kind, Kind::Launch);
     let context = match (extra.is_empty(), with_id) {
         (true, false) => scope_context,
         (_, debug) => {
@@ -291,13 +293,11 @@ where
             &merged
         }
     };
-    let job = Job::create(
-        kind,
-        context.minus::<Job>(),
-        context.job(),
-        start == CoroutineStart::Lazy,
-        None,
-    );
+    let lazy = start == CoroutineStart::Lazy;
+    let job = match kind {
+        Kind::Launch => Job::create_launch(context.minus::<Job>(), context.job(), lazy, recyclable),
+        kind => Job::create(kind, context.minus::<Job>(), context.job(), lazy, None),
+    };
     let shielded = matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched);
     let task = CoroutineTask::new(Frame::of(job.clone()), body, sink, shielded);
     let never_runs =

@@ -6,12 +6,12 @@
 #[cfg(scopes_loom)]
 pub(crate) use loom::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicU8, AtomicU32, AtomicUsize},
+    atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize},
 };
 #[cfg(not(scopes_loom))]
 pub(crate) use std::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicU8, AtomicU32, AtomicUsize},
+    atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize},
 };
 
 /// Locks a mutex of the shim, ignoring poisoning: no critical section of this crate leaves its

@@ -80,6 +80,30 @@ impl Job {
         lazy: bool,
         frame_parent: Option<&Job>,
     ) -> Job {
+        Job::create_with(kind, context, parent, lazy, frame_parent, false)
+    }
+
+    /// A `launch`ed coroutine's job; `recyclable` if its context is its scope's (it adds no
+    /// element), so a parent that keeps it for reuse keeps nothing the scope does not hold.
+    #[inline]
+    pub(crate) fn create_launch(
+        context: CoroutineContext,
+        parent: Option<&Job>,
+        lazy: bool,
+        recyclable: bool,
+    ) -> Job {
+        Job::create_with(Kind::Launch, context, parent, lazy, None, recyclable)
+    }
+
+    #[inline]
+    fn create_with(
+        kind: Kind,
+        context: CoroutineContext,
+        parent: Option<&Job>,
+        lazy: bool,
+        frame_parent: Option<&Job>,
+        recyclable: bool,
+    ) -> Job {
         let phase = if lazy {
             JobState::New
         } else {
@@ -94,33 +118,51 @@ impl Job {
                 parent.or(frame_parent).and_then(Job::nearest_span)
             })
         });
-        let link = Link {
-            inner: Arc::new(JobInner {
-                #[cfg(feature = "tracing")]
-                span,
-                kind,
-                frame: FrameState::new(frame_parent),
-                context,
-                phase: AtomicU8::new(phase as u8),
-                state: Mutex::new(State {
-                    phase,
-                    body_done: false,
-                    sealed: false,
-                    failure: None,
-                    cancellation: None,
-                    parent: parent.map(|p| p.link.clone()),
-                    children: Slab::default(),
-                    listeners: Slab::default(),
-                    waiter: None,
-                    rare: None,
-                    abandoned: false,
-                    refuses_children: false,
-                }),
-                driver: AtomicWaker::new(),
-                slot_in_parent: AtomicU32::new(u32::MAX),
-                handles: AtomicU32::new(0),
-                thread_locals,
-            }),
+        // With a span, the drop of a reused job would run the subscriber: not under a lock.
+        #[cfg(feature = "tracing")]
+        let recyclable = recyclable && span.is_none();
+        // Built in place (in the new allocation, or over the kept job): one copy less.
+        macro_rules! inner {
+            () => {
+                JobInner {
+                    #[cfg(feature = "tracing")]
+                    span,
+                    kind,
+                    frame: FrameState::new(frame_parent),
+                    context,
+                    phase: AtomicU8::new(phase as u8),
+                    state: Mutex::new(State {
+                        phase,
+                        body_done: false,
+                        sealed: false,
+                        failure: None,
+                        cancellation: None,
+                        parent: parent.map(|p| p.link.clone()),
+                        children: Slab::default(),
+                        listeners: Slab::default(),
+                        waiter: None,
+                        rare: None,
+                        abandoned: false,
+                        refuses_children: false,
+                    }),
+                    driver: AtomicWaker::new(),
+                    slot_in_parent: AtomicU32::new(u32::MAX),
+                    handles: AtomicU32::new(0),
+                    thread_locals,
+                    recyclable,
+                    has_recycled: AtomicBool::new(false),
+                }
+            };
+        }
+        // A finished child the parent kept for reuse, else a new allocation.
+        let link = match parent.and_then(|p| p.link.take_reusable()) {
+            Some(mut link) => {
+                link.reuse(inner!());
+                link
+            }
+            None => Link {
+                inner: Arc::new(inner!()),
+            },
         };
         if let Some(parent) = parent {
             match parent.link.attach_child(&link) {

@@ -36,6 +36,7 @@
 //! handle does (make, ask, cancel, complete, wait, hooks). `transitions.rs`: the
 //! transitions and the steps after them. `effects.rs`: the per-thread queue of effects and
 //! callbacks. `join.rs`: waiting. `dump.rs`: the tree as text and data. `slab.rs`: the lists.
+//! `recycle.rs`: reusing the jobs of finished children.
 //!
 //! # Transitions
 //!
@@ -79,9 +80,11 @@ mod handle;
 mod join;
 #[cfg(all(test, scopes_loom))]
 mod loom_tests;
+mod recycle;
 mod slab;
 mod transitions;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -93,7 +96,7 @@ use futures::task::AtomicWaker;
 use crate::context::{ContextElement, CoroutineContext};
 use crate::error::{BoxError, CoroutineError};
 use crate::frame::FrameState;
-use crate::sync::{AtomicU8, AtomicU32, Mutex, lock};
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, Mutex, lock};
 pub use dump::JobSnapshot;
 use effects::{Callback, defer};
 pub use join::{CompletionHandle, Join};
@@ -232,6 +235,8 @@ struct Rare {
     finally: FinallyList,
     /// What the children of a cancelling job are cancelled with, made once per job.
     child_cause: Option<CoroutineError>,
+    /// Finished children kept for the next launch to reuse (see `recycle`).
+    recycled: VecDeque<Link>,
 }
 
 /// Who is told when a job becomes final: a completion handler or a joiner's waker. One list for
@@ -281,6 +286,11 @@ pub(crate) struct JobInner {
     /// The context holds thread-local elements, to set around every poll of the body (kept
     /// here rather than in `frame`, where it would cost a word of padding).
     pub(crate) thread_locals: bool,
+    /// Once it completes normally, its parent may keep it for a later launch to reuse (see
+    /// `recycle`): a `launch` whose context is its scope's.
+    recyclable: bool,
+    /// This job keeps finished children for reuse (read without the lock, as a hint).
+    has_recycled: AtomicBool,
     /// What the body running in this job needs (see `frame`).
     pub(crate) frame: FrameState,
     /// The coroutine's span (`trace`), when it is enabled: boxed, so a disabled one costs a word.

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 use super::effects::{Callback, Effect, defer, drain, enqueue, schedule};
-use super::{Job, JobState, Kind, LazyStart, Link, Listener, State};
+use super::{Job, JobState, Kind, LazyStart, Link, Listener, Rare, State};
 use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
 use crate::exception;
@@ -68,7 +68,9 @@ struct Ended {
     final_error: Option<CoroutineError>,
     waiter: Option<Waker>,
     parent: Option<Link>,
-    child_cause: Option<CoroutineError>,
+    /// The children's cause and the children kept for reuse (`recycle`), of no use to a
+    /// final job: dropped after the lock.
+    rare: Option<Box<Rare>>,
 }
 
 impl Link {
@@ -382,7 +384,7 @@ impl Link {
             final_error,
             waiter: st.waiter.take(),
             parent: st.parent.take(),
-            child_cause: st.rare.as_mut().and_then(|r| r.child_cause.take()),
+            rare: st.rare.take(),
         }
     }
 
@@ -394,12 +396,19 @@ impl Link {
             final_error,
             waiter,
             parent,
-            child_cause,
+            rare,
         } = ended;
-        drop(child_cause);
+        drop(rare);
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
-        let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
+        let (parent_may_end, kept) = match &parent {
+            Some(p) => p.detach_child(self),
+            None => (false, false),
+        };
+        if kept {
+            // Kept for reuse: its driver's waker (the task) is not kept with it.
+            drop(self.inner.driver.take());
+        }
         // The parent's end is queued before this job's handlers: they run once the tree has
         // settled, and see the parent final if this was all it waited for (as in kotlinx, where
         // the parent's child-completion handler was registered first).
@@ -456,8 +465,9 @@ impl Link {
 
     /// Takes a final `child` off the list of children. Returns true if this job may be final
     /// now (its body is done and it has no child left), for the caller to finalize it through
-    /// the effect queue, which keeps a long chain of endings off the stack.
-    pub(super) fn detach_child(&self, child: &Link) -> bool {
+    /// the effect queue, which keeps a long chain of endings off the stack; and true if it
+    /// kept `child` for reuse (`recycle`).
+    pub(super) fn detach_child(&self, child: &Link) -> (bool, bool) {
         let mut st = lock(&self.inner.state);
         let key = child.inner.slot_in_parent.load(Ordering::Relaxed) as usize;
         // Not the last reference (the caller holds `child`), so no drop runs under the lock.
@@ -466,7 +476,9 @@ impl Link {
             removed.is_some_and(|c| c == *child),
             "a child left a slot it did not hold"
         );
-        st.body_done && st.children.is_empty() && !st.phase.is_final()
+        let kept = self.keep_for_reuse(&mut st, child);
+        let may_end = st.body_done && st.children.is_empty() && !st.phase.is_final();
+        (may_end, kept)
     }
 
     pub(super) fn set_phase(&self, st: &mut State, phase: JobState) {

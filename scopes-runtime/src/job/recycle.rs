@@ -1,0 +1,171 @@
+//! Reusing the jobs of finished children (issue 16).
+//!
+//! A coroutine's job is allocated by the thread that launches it and, without this, freed by
+//! the worker that ran it: a `malloc` and a cross-thread `free` per coroutine, which glibc
+//! serialises on the launching thread's arena lock. Instead, a job that is still launching
+//! keeps a few of its children that completed normally (in `Rare::recycled`), and a later
+//! launch under it reuses one whose only owner is that list: the job's allocation goes back to
+//! the launching side, with no `malloc` and no `free`.
+//!
+//! Only a child that holds nothing its scope does not hold is kept: a `launch` whose context is
+//! its scope's (`JobInner::recyclable`), completed normally (no error kept), whose driver's
+//! waker its `announce` drops. Reusing one overwrites it in place (`Arc::get_mut`, so no other
+//! strong or weak reference exists); what that drops (empty lists, shared context elements)
+//! runs no user code, so it may happen under the parent's lock. A final job keeps none.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{JobInner, JobState, Link, State};
+use crate::sync::lock;
+
+/// The most finished children a job keeps for reuse.
+const KEPT: usize = 16;
+
+impl Link {
+    /// A kept child whose only owner is this job's list, taken off the list (one lock of this
+    /// job, only while it keeps any).
+    #[inline]
+    pub(super) fn take_reusable(&self) -> Option<Link> {
+        match self.inner.has_recycled.load(Ordering::Relaxed) {
+            true => self.take_kept(),
+            false => None,
+        }
+    }
+
+    #[cold]
+    fn take_kept(&self) -> Option<Link> {
+        let mut st = lock(&self.inner.state);
+        let recycled = &mut st.rare.as_mut()?.recycled;
+        let kept = recycled.pop_front();
+        if recycled.is_empty() {
+            self.inner.has_recycled.store(false, Ordering::Relaxed);
+        }
+        drop(st);
+        let mut link = kept?;
+        // Unique: no other strong or weak reference, so none can appear.
+        match Arc::get_mut(&mut link.inner).is_some() {
+            true => Some(link),
+            // Still held (a handle, a joiner): its last holder frees it.
+            false => None,
+        }
+    }
+
+    /// Overwrites a job taken by `take_reusable` with a new one.
+    pub(super) fn reuse(&mut self, inner: JobInner) {
+        *Arc::get_mut(&mut self.inner).expect("take_reusable found it unique") = inner;
+    }
+
+    /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
+    /// (see the module docs) and this job may launch again. Returns true if it kept it.
+    pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) -> bool {
+        let keep = child.inner.recyclable
+            && !st.body_done
+            && st.phase == JobState::Active
+            && child.state() == JobState::Completed
+            && st.rare.as_ref().is_none_or(|r| r.recycled.len() < KEPT);
+        if keep {
+            st.rare
+                .get_or_insert_default()
+                .recycled
+                .push_back(child.clone());
+            self.inner.has_recycled.store(true, Ordering::Relaxed);
+        }
+        keep
+    }
+}
+
+#[cfg(all(test, not(scopes_loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{CoroutineName, CoroutineScope, CoroutineStart, Job, JobState, Scope};
+
+    fn address(job: &Job) -> *const super::JobInner {
+        Arc::as_ptr(job.inner())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_launch_reuses_the_job_of_a_joined_child_nobody_holds() {
+        let scope = Scope::new(());
+        let first = scope.launch(async {});
+        first.join().await;
+        let before = address(first.job());
+        drop(first);
+        let second = scope.launch(async {});
+        assert_eq!(address(second.job()), before, "the kept job was reused");
+        assert_eq!(second.state(), JobState::Active);
+        second.join().await;
+        assert_eq!(second.state(), JobState::Completed);
+        assert_eq!(scope.job().children().len(), 0);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_held_handle_keeps_its_job_from_reuse() {
+        let scope = Scope::new(());
+        let first = scope.launch(async {});
+        first.join().await;
+        let second = scope.launch(std::future::pending::<()>());
+        assert_ne!(address(second.job()), address(first.job()));
+        assert_eq!(first.state(), JobState::Completed);
+        assert_eq!(second.state(), JobState::Active);
+        // A weak reference (a completion handler's handle) also keeps it.
+        let third = scope.launch(async {});
+        let handle = third.job().invoke_on_completion(|_| {});
+        third.join().await;
+        let kept = address(third.job());
+        drop(third);
+        let fourth = scope.launch(async {});
+        assert_ne!(address(fourth.job()), kept);
+        handle.dispose();
+        second.cancel_and_join().await;
+        fourth.join().await;
+    }
+
+    /// How many finished children `job` keeps for reuse.
+    fn kept(job: &Job) -> usize {
+        let st = crate::sync::lock(&job.inner().state);
+        st.rare.as_ref().map_or(0, |r| r.recycled.len())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_plain_launches_that_completed_normally_are_kept() {
+        let scope = Scope::new(Job::supervisor());
+        scope.launch(async {}).join().await;
+        assert_eq!(kept(&scope.job()), 1);
+        // Any job made under the parent reuses it; one with an element of its own (a name) is
+        // not kept in turn: nothing of its context outlives it.
+        let named = CoroutineName::new("named");
+        scope
+            .launch_with(named, CoroutineStart::Default, async {})
+            .join()
+            .await;
+        assert_eq!(kept(&scope.job()), 0);
+        // A failed child keeps its error: not kept either.
+        let failed = scope.launch(async { Err::<(), _>(std::io::Error::other("boom")) });
+        failed.join().await;
+        assert!(failed.final_error().is_some());
+        assert_eq!(kept(&scope.job()), 0);
+        // An `async_` holds its value's slot: not kept.
+        assert_eq!(scope.async_(async { 7 }).await.unwrap(), 7);
+        assert_eq!(kept(&scope.job()), 0);
+        // At most a few, however many finish.
+        let batch: Vec<_> = (0..100).map(|_| scope.launch(async {})).collect();
+        for c in &batch {
+            c.join().await;
+        }
+        assert_eq!(kept(&scope.job()), super::KEPT);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_final_parent_keeps_nothing() {
+        let scope = Scope::new(());
+        for _ in 0..20 {
+            scope.launch(async {}).join().await;
+        }
+        let job = scope.job().clone();
+        scope.complete_and_join().await;
+        assert!(job.is_completed());
+        assert!(crate::sync::lock(&job.inner().state).rare.is_none());
+    }
+}

@@ -1,0 +1,82 @@
+//! A scope reuses the jobs of its finished children (issue 16): what users hold must not see it.
+//! A handle, a joiner or a completion handler's handle keeps its job its own; a reused job is a
+//! fresh one (its state, its error, its children, its handlers).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use scopes::{CoroutineScope, Job, JobState, Scope, current_scope, yield_now};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handles_kept_across_many_reuses_keep_their_own_state() {
+    let scope = Scope::new(Job::supervisor());
+    let mut kept = Vec::new();
+    for round in 0..2_000u32 {
+        let child = scope.launch(async move {
+            if round % 7 == 0 {
+                yield_now().await;
+            }
+            if round % 100 == 50 {
+                return Err(std::io::Error::other("boom"));
+            }
+            Ok(())
+        });
+        if round % 10 == 0 {
+            kept.push((round, child.clone()));
+        }
+        if round % 3 == 0 {
+            child.join().await;
+        }
+    }
+    for (_, child) in &kept {
+        child.join().await;
+    }
+    for (round, child) in &kept {
+        let failed = round % 100 == 50;
+        let expected = match failed {
+            true => JobState::Cancelled,
+            false => JobState::Completed,
+        };
+        assert_eq!(child.state(), expected, "child {round}");
+        assert_eq!(child.final_error().is_some(), failed, "child {round}");
+        assert!(child.job().children().is_empty());
+        assert!(child.job().parent().is_none(), "a final job has left its parent");
+    }
+    scope.complete_and_join().await;
+    assert_eq!(scope.job().state(), JobState::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_job_runs_only_its_own_handlers_and_children() {
+    let scope = Scope::new(());
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..500 {
+        let child = scope.launch(async {
+            // A child of its own, so a reused job starts with an empty list.
+            current_scope().launch(yield_now()).join().await;
+        });
+        let count = ran.clone();
+        let _handle = child.job().invoke_on_completion(move |error| {
+            assert!(error.is_none());
+            count.fetch_add(1, Ordering::SeqCst);
+        });
+        child.join().await;
+        assert!(child.job().children().is_empty());
+    }
+    scope.complete_and_join().await;
+    // Each handler ran once, for its own job: none was carried into a reused one.
+    assert_eq!(ran.load(Ordering::SeqCst), 500);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cancelling_a_parent_that_keeps_finished_children_cancels_only_live_ones() {
+    let scope = Scope::new(());
+    for _ in 0..20 {
+        scope.launch(async {}).join().await;
+    }
+    let parked = scope.launch(std::future::pending::<()>());
+    assert_eq!(scope.job().children().len(), 1, "kept children are not children");
+    scope.job().cancel_and_join().await;
+    assert_eq!(parked.state(), JobState::Cancelled);
+    assert_eq!(scope.job().state(), JobState::Cancelled);
+}
