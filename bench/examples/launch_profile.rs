@@ -3,7 +3,8 @@
 //! under callgrind:
 //!
 //! - no argument: 100,000 launches and joins in one scope;
-//! - `mt`: the same ten times on a 2-worker runtime, for `perf record`;
+//! - `mt`: the same ten times on a 2-worker runtime, for `perf record` (and `mt-fanin`,
+//!   `mt-tree`: the `fanin` and `tree` modes there, ten times);
 //! - `sequential`: 100,000 launches, each joined before the next;
 //! - `tokio`, `joinset`, `tracker`: the same with `tokio::spawn` and `JoinHandle`s, a
 //!   `JoinSet`, or child `CancellationToken`s and a `TaskTracker`, for comparison;
@@ -35,11 +36,12 @@ fn main() {
         panic!("`noop` needs --features tracing");
     }
     // `mt` (for `perf`): the launches on a 2-worker runtime, as in the harness, ten times over.
-    let mut builder = match mode.as_str() {
-        "mt" => tokio::runtime::Builder::new_multi_thread(),
-        _ => tokio::runtime::Builder::new_current_thread(),
+    let multi_thread = mode.starts_with("mt");
+    let mut builder = match multi_thread {
+        true => tokio::runtime::Builder::new_multi_thread(),
+        false => tokio::runtime::Builder::new_current_thread(),
     };
-    if mode == "mt" {
+    if multi_thread {
         builder.worker_threads(2);
     }
     let rt = builder.enable_all().build().unwrap();
@@ -54,6 +56,28 @@ fn main() {
                 }
                 scope.complete_and_join().await;
             });
+        }
+        return;
+    }
+    if mode == "mt-fanin" {
+        for _ in 0..10 {
+            rt.block_on(async {
+                let scope = Scope::new(());
+                let deferred: Vec<_> = (0..100_000u64)
+                    .map(|i| scope.async_(async move { i }))
+                    .collect();
+                let mut total = 0;
+                for d in deferred {
+                    total += d.await.unwrap();
+                }
+                assert_eq!(total, (0..100_000u64).sum::<u64>());
+            });
+        }
+        return;
+    }
+    if mode == "mt-tree" {
+        for _ in 0..90 {
+            rt.block_on(async { Scope::new(()).launch(tree::scopes(4)).join().await });
         }
         return;
     }

@@ -330,6 +330,9 @@ pub(crate) fn poll_body<F: Future>(
         if body.is_none() {
             return Poll::Ready(Outcome::Cancelled);
         }
+        // Registered before the body's poll: a cancellation after it wakes this driver, one
+        // before it is seen by the check after the poll. A body dropped above needs no wake-up.
+        frame.job.inner().driver.register(cx.waker());
         // One entry into the frame for the poll and, when the body ends, its drop.
         let polled = enter(frame, || {
             let fut = body.as_mut().as_pin_mut().expect("checked above");
@@ -348,12 +351,6 @@ pub(crate) fn poll_body<F: Future>(
             }
         });
         *shielded = false;
-        if polled.is_pending() {
-            // Registered after a `Pending` poll, then the check: a cancellation after the
-            // registration wakes this driver, one before it is seen by the check. A body that
-            // ends in its first poll (most short ones) registers no waker at all.
-            frame.job.inner().driver.register(cx.waker());
-        }
         match polled {
             Poll::Pending if frame.is_cancelled() => continue,
             Poll::Ready(Outcome::Panicked(error)) if is_runtime_shutdown(&error) => {

@@ -40,7 +40,10 @@ async fn handles_kept_across_many_reuses_keep_their_own_state() {
         assert_eq!(child.state(), expected, "child {round}");
         assert_eq!(child.final_error().is_some(), failed, "child {round}");
         assert!(child.job().children().is_empty());
-        assert!(child.job().parent().is_none(), "a final job has left its parent");
+        assert!(
+            child.job().parent().is_none(),
+            "a final job has left its parent"
+        );
     }
     scope.complete_and_join().await;
     assert_eq!(scope.job().state(), JobState::Completed);
@@ -75,7 +78,11 @@ async fn cancelling_a_parent_that_keeps_finished_children_cancels_only_live_ones
         scope.launch(async {}).join().await;
     }
     let parked = scope.launch(std::future::pending::<()>());
-    assert_eq!(scope.job().children().len(), 1, "kept children are not children");
+    assert_eq!(
+        scope.job().children().len(),
+        1,
+        "kept children are not children"
+    );
     scope.job().cancel_and_join().await;
     assert_eq!(parked.state(), JobState::Cancelled);
     assert_eq!(scope.job().state(), JobState::Cancelled);

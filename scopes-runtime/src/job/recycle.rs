@@ -7,11 +7,15 @@
 //! launch under it reuses one whose only owner is that list: the job's allocation goes back to
 //! the launching side, with no `malloc` and no `free`.
 //!
-//! Only a child that holds nothing its scope does not hold is kept: a `launch` whose context is
-//! its scope's (`JobInner::recyclable`), completed normally (no error kept), whose driver's
-//! waker its `announce` drops. Reusing one overwrites it in place (`Arc::get_mut`, so no other
-//! strong or weak reference exists); what that drops (empty lists, shared context elements)
-//! runs no user code, so it may happen under the parent's lock. A final job keeps none.
+//! The kept job still holds its driver's waker, a reference to its finished tokio task, so the
+//! task's memory too is freed by the launch that reuses the job, on the launching side (as a
+//! `JoinHandle` awaited there does for tokio), not by the worker that ran it.
+//!
+//! Only a child that holds nothing else its scope does not hold is kept: a `launch` whose
+//! context is its scope's (`JobInner::recyclable`) that completed normally (no error kept).
+//! Reusing one overwrites it in place, outside any lock (`Arc::get_mut`, so no other strong or
+//! weak reference exists). A final job keeps none (so at most `KEPT` finished tasks and jobs
+//! per launching job are held).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,7 +37,6 @@ impl Link {
         }
     }
 
-    #[cold]
     fn take_kept(&self) -> Option<Link> {
         let mut st = lock(&self.inner.state);
         let recycled = &mut st.rare.as_mut()?.recycled;
@@ -57,8 +60,8 @@ impl Link {
     }
 
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
-    /// (see the module docs) and this job may launch again. Returns true if it kept it.
-    pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) -> bool {
+    /// (see the module docs) and this job may launch again.
+    pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) {
         let keep = child.inner.recyclable
             && !st.body_done
             && st.phase == JobState::Active
@@ -71,7 +74,6 @@ impl Link {
                 .push_back(child.clone());
             self.inner.has_recycled.store(true, Ordering::Relaxed);
         }
-        keep
     }
 }
 

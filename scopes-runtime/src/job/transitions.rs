@@ -401,14 +401,7 @@ impl Link {
         drop(rare);
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
-        let (parent_may_end, kept) = match &parent {
-            Some(p) => p.detach_child(self),
-            None => (false, false),
-        };
-        if kept {
-            // Kept for reuse: its driver's waker (the task) is not kept with it.
-            drop(self.inner.driver.take());
-        }
+        let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
         // The parent's end is queued before this job's handlers: they run once the tree has
         // settled, and see the parent final if this was all it waited for (as in kotlinx, where
         // the parent's child-completion handler was registered first).
@@ -465,9 +458,9 @@ impl Link {
 
     /// Takes a final `child` off the list of children. Returns true if this job may be final
     /// now (its body is done and it has no child left), for the caller to finalize it through
-    /// the effect queue, which keeps a long chain of endings off the stack; and true if it
-    /// kept `child` for reuse (`recycle`).
-    pub(super) fn detach_child(&self, child: &Link) -> (bool, bool) {
+    /// the effect queue, which keeps a long chain of endings off the stack. The job may keep
+    /// `child` for reuse (`recycle`).
+    pub(super) fn detach_child(&self, child: &Link) -> bool {
         let mut st = lock(&self.inner.state);
         let key = child.inner.slot_in_parent.load(Ordering::Relaxed) as usize;
         // Not the last reference (the caller holds `child`), so no drop runs under the lock.
@@ -476,9 +469,8 @@ impl Link {
             removed.is_some_and(|c| c == *child),
             "a child left a slot it did not hold"
         );
-        let kept = self.keep_for_reuse(&mut st, child);
-        let may_end = st.body_done && st.children.is_empty() && !st.phase.is_final();
-        (may_end, kept)
+        self.keep_for_reuse(&mut st, child);
+        st.body_done && st.children.is_empty() && !st.phase.is_final()
     }
 
     pub(super) fn set_phase(&self, st: &mut State, phase: JobState) {
