@@ -280,8 +280,12 @@ where
     let with_id = debug::is_debug_mode() || crate::trace::coroutine_spans_enabled();
     #[cfg(not(feature = "tracing"))]
     let with_id = debug::is_debug_mode();
-    // A launch that adds nothing to its scope's context may be reused by its parent.
-    let recyclable = extra.is_empty() && !with_id && matches!(kind, Kind::Launch);
+    // A launch that adds nothing to its scope's context, with a small task, may be reused by
+    // its parent (which then holds its finished task until the reuse: see `job::recycle`).
+    let recyclable = extra.is_empty()
+        && !with_id
+        && matches!(kind, Kind::Launch)
+        && size_of::<CoroutineTask<F, S>>() <= crate::job::RECYCLED_TASK_BYTES;
     let context = match (extra.is_empty(), with_id) {
         (true, false) => scope_context,
         (_, debug) => {

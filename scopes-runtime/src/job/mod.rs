@@ -100,6 +100,7 @@ use crate::sync::{AtomicBool, AtomicU8, AtomicU32, Mutex, lock};
 pub use dump::JobSnapshot;
 use effects::{Callback, defer};
 pub use join::{CompletionHandle, Join};
+pub(crate) use recycle::RECYCLED_TASK_BYTES;
 pub(crate) use slab::Slab;
 use transitions::{Attach, final_error_of};
 

@@ -11,20 +11,37 @@
 //! task's memory too is freed by the launch that reuses the job, on the launching side (as a
 //! `JoinHandle` awaited there does for tokio), not by the worker that ran it.
 //!
-//! Only a child that holds nothing else its scope does not hold is kept: a `launch` whose
-//! context is its scope's (`JobInner::recyclable`) that completed normally (no error kept).
-//! Reusing one overwrites it in place, outside any lock (`Arc::get_mut`, so no other strong or
-//! weak reference exists). A final job keeps none (so at most `KEPT` finished tasks and jobs
-//! per launching job are held).
+//! Only a child that holds nothing its scope does not hold is kept: a `launch` whose context is
+//! its scope's (`JobInner::recyclable`), whose task is at most `RECYCLED_TASK_BYTES`, that
+//! completed normally (no error kept). Reusing one overwrites it in place, outside any lock
+//! (`Arc::get_mut`, so no other strong or weak reference exists).
+//!
+//! What a kept job costs, and for how long:
+//! - A job keeps at most `KEPT`, and only while it may launch again: a final job drops them
+//!   (so does a job whose body is done, which never keeps one). A job that launched and then
+//!   idles holds at most `KEPT` finished jobs and tasks (see `RECYCLED_TASK_BYTES`).
+//! - A kept job holds its scope's context elements. Scopes that share one standalone `Job`
+//!   with different elements (`Scope::new(job.clone() + a)`, `Scope::new(job.clone() + b)`)
+//!   let a child of the first keep `a` alive after that scope is dropped, until the job reuses
+//!   it or ends. That drop (user code, an element's `Drop`) goes through `user`: a panic is
+//!   the global exception handler's, never the reusing launch's.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{JobInner, JobState, Link, State};
+use crate::context::CoroutineContext;
 use crate::sync::lock;
+use crate::user;
 
 /// The most finished children a job keeps for reuse.
-const KEPT: usize = 16;
+const KEPT: usize = 8;
+
+/// The largest task (the future tokio stores: the body and its bookkeeping) whose job may be
+/// kept: a kept job holds its finished task's memory, so a job that launches and then idles
+/// holds at most `KEPT` × (a job, ~250 bytes, and a tokio task of at most this many bytes and
+/// its header) ≈ 11 KiB, and about 3 KiB for small bodies.
+pub(crate) const RECYCLED_TASK_BYTES: usize = 1024;
 
 impl Link {
     /// A kept child whose only owner is this job's list, taken off the list (one lock of this
@@ -54,9 +71,18 @@ impl Link {
         }
     }
 
-    /// Overwrites a job taken by `take_reusable` with a new one.
+    /// Overwrites a job taken by `take_reusable` with a new one. The old one's context (its
+    /// scope's elements, user code) is dropped through `user`, so a panicking element's `Drop`
+    /// goes to the global exception handler instead of out of the launch that reused the job.
     pub(super) fn reuse(&mut self, inner: JobInner) {
-        *Arc::get_mut(&mut self.inner).expect("take_reusable found it unique") = inner;
+        let slot = Arc::get_mut(&mut self.inner).expect("take_reusable found it unique");
+        let old = std::mem::replace(slot, inner);
+        user::call_handler(
+            CoroutineContext::new,
+            "dropping a finished job panicked",
+            None,
+            || drop(old),
+        );
     }
 
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
@@ -150,6 +176,16 @@ mod tests {
         assert_eq!(kept(&scope.job()), 0);
         // An `async_` holds its value's slot: not kept.
         assert_eq!(scope.async_(async { 7 }).await.unwrap(), 7);
+        assert_eq!(kept(&scope.job()), 0);
+        // A large task is not kept: a kept job holds its finished task's memory.
+        scope
+            .launch(async {
+                let buffer = [7u8; 4 * super::RECYCLED_TASK_BYTES];
+                crate::yield_now().await;
+                std::hint::black_box(&buffer);
+            })
+            .join()
+            .await;
         assert_eq!(kept(&scope.job()), 0);
         // At most a few, however many finish.
         let batch: Vec<_> = (0..100).map(|_| scope.launch(async {})).collect();

@@ -398,7 +398,15 @@ impl Link {
             parent,
             rare,
         } = ended;
-        drop(rare);
+        // Kept children hold their scopes' context elements: user code.
+        if rare.is_some() {
+            user::call_handler(
+                CoroutineContext::new,
+                "dropping a finished job panicked",
+                None,
+                || drop(rare),
+            );
+        }
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
         let parent_may_end = parent.as_ref().is_some_and(|p| p.detach_child(self));
