@@ -20,7 +20,7 @@ use crate::dispatcher;
 use crate::error::CoroutineError;
 use crate::exception;
 use crate::frame::{self, Frame, Outcome};
-use crate::job::{Job, JobState, Join, Kind, UnhandledSink};
+use crate::job::{Job, JobState, Join, Kind, RECYCLED_TASK_BYTES, Reuse, UnhandledSink};
 use crate::sync::lock_std;
 use crate::user;
 
@@ -280,12 +280,13 @@ where
     let with_id = debug::is_debug_mode() || crate::trace::coroutine_spans_enabled();
     #[cfg(not(feature = "tracing"))]
     let with_id = debug::is_debug_mode();
-    // A launch that adds nothing to its scope's context, with a small task, may be reused by
-    // its parent (which then holds its finished task until the reuse: see `job::recycle`).
-    let recyclable = extra.is_empty()
-        && !with_id
-        && matches!(kind, Kind::Launch)
-        && size_of::<CoroutineTask<F, S>>() <= crate::job::RECYCLED_TASK_BYTES;
+    // A launch that adds nothing to its scope's context may be reused by its parent, which
+    // holds a small task with it until the reuse (see `job::recycle`).
+    let reuse = match extra.is_empty() && !with_id && matches!(kind, Kind::Launch) {
+        false => Reuse::Never,
+        true if size_of::<CoroutineTask<F, S>>() <= RECYCLED_TASK_BYTES => Reuse::WithTask,
+        true => Reuse::JobOnly,
+    };
     let context = match (extra.is_empty(), with_id) {
         (true, false) => scope_context,
         (_, debug) => {
@@ -299,7 +300,7 @@ where
     };
     let lazy = start == CoroutineStart::Lazy;
     let job = match kind {
-        Kind::Launch => Job::create_launch(context.minus::<Job>(), context.job(), lazy, recyclable),
+        Kind::Launch => Job::create_launch(context.minus::<Job>(), context.job(), lazy, reuse),
         kind => Job::create(kind, context.minus::<Job>(), context.job(), lazy, None),
     };
     let shielded = matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched);

@@ -80,19 +80,19 @@ impl Job {
         lazy: bool,
         frame_parent: Option<&Job>,
     ) -> Job {
-        Job::create_with(kind, context, parent, lazy, frame_parent, false)
+        Job::create_with(kind, context, parent, lazy, frame_parent, Reuse::Never)
     }
 
-    /// A `launch`ed coroutine's job; `recyclable` if its context is its scope's (it adds no
-    /// element), so a parent that keeps it for reuse keeps nothing the scope does not hold.
+    /// A `launch`ed coroutine's job; reusable (`reuse`) if its context is its scope's (it adds
+    /// no element), so a parent that keeps it for reuse keeps nothing the scope does not hold.
     #[inline]
     pub(crate) fn create_launch(
         context: CoroutineContext,
         parent: Option<&Job>,
         lazy: bool,
-        recyclable: bool,
+        reuse: Reuse,
     ) -> Job {
-        Job::create_with(Kind::Launch, context, parent, lazy, None, recyclable)
+        Job::create_with(Kind::Launch, context, parent, lazy, None, reuse)
     }
 
     #[inline]
@@ -102,7 +102,7 @@ impl Job {
         parent: Option<&Job>,
         lazy: bool,
         frame_parent: Option<&Job>,
-        recyclable: bool,
+        reuse: Reuse,
     ) -> Job {
         let phase = if lazy {
             JobState::New
@@ -120,7 +120,10 @@ impl Job {
         });
         // With a span, the drop of a reused job would run the subscriber: not under a lock.
         #[cfg(feature = "tracing")]
-        let recyclable = recyclable && span.is_none();
+        let reuse = match span {
+            Some(_) => Reuse::Never,
+            None => reuse,
+        };
         // Built in place (in the new allocation, or over the kept job): one copy less.
         macro_rules! inner {
             () => {
@@ -149,7 +152,7 @@ impl Job {
                     slot_in_parent: AtomicU32::new(u32::MAX),
                     handles: AtomicU32::new(0),
                     thread_locals,
-                    recyclable,
+                    reuse,
                     has_recycled: AtomicBool::new(false),
                 }
             };

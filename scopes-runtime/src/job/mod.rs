@@ -100,7 +100,7 @@ use crate::sync::{AtomicBool, AtomicU8, AtomicU32, Mutex, lock};
 pub use dump::JobSnapshot;
 use effects::{Callback, defer};
 pub use join::{CompletionHandle, Join};
-pub(crate) use recycle::RECYCLED_TASK_BYTES;
+pub(crate) use recycle::{RECYCLED_TASK_BYTES, Reuse};
 pub(crate) use slab::Slab;
 use transitions::{Attach, final_error_of};
 
@@ -289,7 +289,7 @@ pub(crate) struct JobInner {
     pub(crate) thread_locals: bool,
     /// Once it completes normally, its parent may keep it for a later launch to reuse (see
     /// `recycle`): a `launch` whose context is its scope's.
-    recyclable: bool,
+    reuse: Reuse,
     /// This job keeps finished children for reuse (read without the lock, as a hint).
     has_recycled: AtomicBool,
     /// What the body running in this job needs (see `frame`).

@@ -7,19 +7,20 @@
 //! launch under it reuses one whose only owner is that list: the job's allocation goes back to
 //! the launching side, with no `malloc` and no `free`.
 //!
-//! The kept job still holds its driver's waker, a reference to its finished tokio task, so the
-//! task's memory too is freed by the launch that reuses the job, on the launching side (as a
-//! `JoinHandle` awaited there does for tokio), not by the worker that ran it.
-//!
+//! A kept job still holds its driver's waker, a reference to its finished tokio task, if the
+//! task is small (`Reuse::WithTask`), so the task's memory too is freed by the launch that
+//! reuses the job, on the launching side (as a `JoinHandle` awaited there does for tokio), not
+//! by the worker that ran it. A larger task is let go when its job ends (`Reuse::JobOnly`).
+
 //! Only a child that holds nothing its scope does not hold is kept: a `launch` whose context is
-//! its scope's (`JobInner::recyclable`), whose task is at most `RECYCLED_TASK_BYTES`, that
-//! completed normally (no error kept). Reusing one overwrites it in place, outside any lock
+//! its scope's (`JobInner::reuse`) that completed normally (no error kept). Reusing one overwrites it in place, outside any lock
 //! (`Arc::get_mut`, so no other strong or weak reference exists).
 //!
 //! What a kept job costs, and for how long:
 //! - A job keeps at most `KEPT`, and only while it may launch again: a final job drops them
 //!   (so does a job whose body is done, which never keeps one). A job that launched and then
-//!   idles holds at most `KEPT` finished jobs and tasks (see `RECYCLED_TASK_BYTES`).
+//!   idles holds at most `KEPT` finished jobs and small tasks, about 5 KiB (see
+//!   `RECYCLED_TASK_BYTES`).
 //! - A kept job holds its scope's context elements. Scopes that share one standalone `Job`
 //!   with different elements (`Scope::new(job.clone() + a)`, `Scope::new(job.clone() + b)`)
 //!   let a child of the first keep `a` alive after that scope is dropped, until the job reuses
@@ -37,11 +38,22 @@ use crate::user;
 /// The most finished children a job keeps for reuse.
 const KEPT: usize = 8;
 
-/// The largest task (the future tokio stores: the body and its bookkeeping) whose job may be
-/// kept: a kept job holds its finished task's memory, so a job that launches and then idles
-/// holds at most `KEPT` × (a job, ~250 bytes, and a tokio task of at most this many bytes and
-/// its header) ≈ 11 KiB, and about 3 KiB for small bodies.
-pub(crate) const RECYCLED_TASK_BYTES: usize = 1024;
+/// The largest task (the future tokio stores: the body and its bookkeeping) kept with its job:
+/// a larger one's job is kept without it. So a job that launched and then idles holds at most
+/// `KEPT` × (a job, ~250 bytes, and a tokio task of at most this many bytes and its header,
+/// ~400 bytes) ≈ 5 KiB.
+pub(crate) const RECYCLED_TASK_BYTES: usize = 256;
+
+/// Whether a job, once finished, may be kept for reuse, and with its task.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Reuse {
+    /// Not kept: an `async_` (its value's slot), a job with elements of its own, a span.
+    Never,
+    /// Kept; its task is let go when it ends (a task of more than `RECYCLED_TASK_BYTES`).
+    JobOnly,
+    /// Kept with its task (through the driver's waker): the reusing launch frees both.
+    WithTask,
+}
 
 impl Link {
     /// A kept child whose only owner is this job's list, taken off the list (one lock of this
@@ -88,7 +100,7 @@ impl Link {
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
     /// (see the module docs) and this job may launch again.
     pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) {
-        let keep = child.inner.recyclable
+        let keep = child.inner.reuse != Reuse::Never
             && !st.body_done
             && st.phase == JobState::Active
             && child.state() == JobState::Completed
@@ -177,16 +189,30 @@ mod tests {
         // An `async_` holds its value's slot: not kept.
         assert_eq!(scope.async_(async { 7 }).await.unwrap(), 7);
         assert_eq!(kept(&scope.job()), 0);
-        // A large task is not kept: a kept job holds its finished task's memory.
-        scope
-            .launch(async {
-                let buffer = [7u8; 4 * super::RECYCLED_TASK_BYTES];
-                crate::yield_now().await;
-                std::hint::black_box(&buffer);
-            })
-            .join()
-            .await;
-        assert_eq!(kept(&scope.job()), 0);
+        // A large task's job is kept without its task: a kept job would hold its memory.
+        let large = scope.launch(async {
+            let buffer = [7u8; 4 * super::RECYCLED_TASK_BYTES];
+            crate::yield_now().await;
+            std::hint::black_box(&buffer);
+        });
+        large.join().await;
+        assert_eq!(large.job().inner().reuse, super::Reuse::JobOnly);
+        assert!(
+            large.job().inner().driver.take().is_none(),
+            "its task was let go"
+        );
+        drop(large);
+        assert_eq!(kept(&scope.job()), 1);
+        // A small one's is kept with it (its driver's waker) until the reuse.
+        let small = scope.launch(crate::yield_now());
+        small.join().await;
+        assert_eq!(small.job().inner().reuse, super::Reuse::WithTask);
+        assert!(
+            small.job().inner().driver.take().is_some(),
+            "its task is held"
+        );
+        drop(small);
+        scope.launch(async {}).join().await;
         // At most a few, however many finish.
         let batch: Vec<_> = (0..100).map(|_| scope.launch(async {})).collect();
         for c in &batch {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 use super::effects::{Callback, Effect, defer, drain, enqueue, schedule};
-use super::{Job, JobState, Kind, LazyStart, Link, Listener, Rare, State};
+use super::{Job, JobState, Kind, LazyStart, Link, Listener, Rare, Reuse, State};
 use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
 use crate::exception;
@@ -406,6 +406,10 @@ impl Link {
                 None,
                 || drop(rare),
             );
+        }
+        // A large task is not kept with its job (see `recycle`): let it go now.
+        if self.inner.reuse == Reuse::JobOnly {
+            drop(self.inner.driver.take());
         }
         // Off the parent's list before anyone hears of the end (as kotlinx disposes the parent
         // handle first): a joiner that wakes finds the parent without this child.
