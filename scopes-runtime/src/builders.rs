@@ -20,7 +20,7 @@ use pin_project_lite::pin_project;
 
 use crate::cancel::NonCancellable;
 use crate::context::{CoroutineContext, IntoContext};
-use crate::coroutine::{BodyDone, CoroutineTask, Dropped};
+use crate::coroutine::{BodyDone, CoroutineTask, Dropped, ScopeDropped};
 use crate::deadline::Limit;
 use crate::dispatcher::Dispatcher;
 use crate::error::{CoroutineError, CoroutineResult};
@@ -378,7 +378,7 @@ pin_project! {
         InPlace {
             #[pin]
             body: Option<Fut>,
-            done: BodyDone,
+            done: BodyDone<ScopeDropped>,
         },
         /// The block runs on another dispatcher, in a task of its own that leaves its value in
         /// `slot`; `join` waits for the block and the children.
@@ -441,7 +441,7 @@ pin_project! {
                     None => exception::handle_coroutine_exception(&frame.context(), &failure),
                 }
             }
-            job.cancel_with_error(CoroutineError::cancelled(Dropped::Scope.reason(), None));
+            job.cancel_with_error(CoroutineError::cancelled(ScopeDropped::REASON, None));
             if let PhaseProj::InPlace { body, done } = this.phase.as_mut().project() {
                 let dropped = frame::drop_body(&frame, body);
                 done.finish(dropped);
@@ -527,7 +527,7 @@ where
                     this.phase.set(Phase::Hopped { slot, join });
                 }
                 (Ok(body), None) => {
-                    let done = BodyDone::new(frame.clone(), Dropped::Scope);
+                    let done = BodyDone::new(frame.clone());
                     let body = Some(body);
                     this.phase.set(Phase::InPlace { body, done });
                 }

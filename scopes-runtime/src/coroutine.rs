@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker, ready};
@@ -128,7 +129,7 @@ pin_project! {
         shielded: bool,
         sink: Option<S>,
         // Holds the frame (the job): one word per task for both.
-        done: BodyDone,
+        done: BodyDone<TaskDropped>,
     }
 
     impl<F, S> PinnedDrop for CoroutineTask<F, S> {
@@ -151,37 +152,39 @@ pin_project! {
 
 /// Marks a job's body done, also when whatever runs the body is dropped before it finishes: a
 /// task whose runtime shut down, or a scope builder's future that its caller dropped. Then the
-/// job is cancelled first, with the reason `dropped` gives.
-pub(crate) struct BodyDone {
+/// job is cancelled first, with the reason `D` gives. One word: what ran the body is a type, so
+/// a coroutine's task stays small enough for tokio's smallest task cell.
+pub(crate) struct BodyDone<D: Dropped> {
     frame: Option<Frame>,
-    dropped: Dropped,
+    dropped: PhantomData<D>,
 }
 
-/// What ran a body and was dropped before the body ended.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Dropped {
-    /// A coroutine's task (its runtime shut down).
-    Task,
-    /// A scope builder's future (its caller dropped it).
-    Scope,
+/// What ran a body and was dropped before the body ended: [`TaskDropped`] or [`ScopeDropped`].
+pub(crate) trait Dropped {
+    /// The cancellation's reason.
+    const REASON: &'static str;
 }
 
-impl Dropped {
-    pub(crate) fn reason(self) -> &'static str {
-        match self {
-            Dropped::Task => {
-                "the coroutine's task was dropped before its body ended (its runtime shut down)"
-            }
-            Dropped::Scope => "the scope's future was dropped before its block ended",
-        }
-    }
+/// A coroutine's task (its runtime shut down).
+pub(crate) struct TaskDropped;
+
+impl Dropped for TaskDropped {
+    const REASON: &'static str =
+        "the coroutine's task was dropped before its body ended (its runtime shut down)";
 }
 
-impl BodyDone {
-    pub(crate) fn new(frame: Frame, dropped: Dropped) -> Self {
+/// A scope builder's future (its caller dropped it).
+pub(crate) struct ScopeDropped;
+
+impl Dropped for ScopeDropped {
+    const REASON: &'static str = "the scope's future was dropped before its block ended";
+}
+
+impl<D: Dropped> BodyDone<D> {
+    pub(crate) fn new(frame: Frame) -> Self {
         BodyDone {
             frame: Some(frame),
-            dropped,
+            dropped: PhantomData,
         }
     }
 
@@ -201,7 +204,7 @@ impl BodyDone {
     /// reason, and its body is done with `result` (the panic of the body's destructor, if any).
     pub(crate) fn dropped(&mut self, result: Result<(), CoroutineError>) {
         if let Some(frame) = &self.frame {
-            let reason = self.dropped.reason();
+            let reason = D::REASON;
             frame
                 .job()
                 .cancel_with_error(CoroutineError::cancelled(reason, None));
@@ -210,7 +213,7 @@ impl BodyDone {
     }
 }
 
-impl Drop for BodyDone {
+impl<D: Dropped> Drop for BodyDone<D> {
     fn drop(&mut self) {
         self.dropped(Ok(()));
     }
@@ -223,7 +226,7 @@ impl<F, S> CoroutineTask<F, S> {
             body: Some(body),
             shielded,
             sink: Some(sink),
-            done: BodyDone::new(frame, Dropped::Task),
+            done: BodyDone::new(frame),
         }
     }
 }
