@@ -150,6 +150,14 @@ impl CoroutineContext {
         self.job.as_ref()
     }
 
+    /// The identity of this context's elements (not its job): equal for two contexts that share
+    /// them, 0 for none. Compared, never dereferenced.
+    pub(crate) fn elements_id(&self) -> usize {
+        self.elements
+            .as_ref()
+            .map_or(0, |e| Arc::as_ptr(e).cast::<()>() as usize)
+    }
+
     /// This context without its element of type `E`.
     pub fn minus<E: ContextElement>(&self) -> Self {
         let key = TypeId::of::<E>();

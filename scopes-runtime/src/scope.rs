@@ -232,6 +232,11 @@ impl Scope {
             };
             context = context.with(dispatcher);
         }
+        if owns_job && let Some(job) = context.job() {
+            // Its children may be kept for reuse: this scope's drop cancels the job, so what
+            // they hold cannot keep the job alive (see `job::recycle`).
+            job.set_owner_elements(context.elements_id());
+        }
         Scope {
             handle: ScopeHandle { context },
             owns_job,

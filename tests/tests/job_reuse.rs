@@ -87,3 +87,29 @@ async fn cancelling_a_parent_that_keeps_finished_children_cancels_only_live_ones
     assert_eq!(parked.state(), JobState::Cancelled);
     assert_eq!(scope.job().state(), JobState::Cancelled);
 }
+
+/// A handler that cancels its own job, in a scope on a job it does not own: kept children would
+/// hold the handler, and so the job's last handle, for ever (the adversarial review's cycle).
+/// That scope keeps nothing: once the scope and the other handle are gone, the job ends and its
+/// parent completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_on_a_job_it_does_not_own_keeps_no_children() {
+    let root = Scope::new(());
+    let job = Job::child_of(&root.job());
+    let handle = job.clone();
+    let handler = scopes::CoroutineExceptionHandler::new(move |_, _| handle.cancel());
+    let scope = Scope::new(job.clone() + handler);
+    drop(job);
+    for _ in 0..10 {
+        scope.launch(async {}).join().await;
+    }
+    drop(scope);
+    let ended =
+        tokio::time::timeout(std::time::Duration::from_secs(30), root.complete_and_join()).await;
+    assert!(
+        ended.is_ok(),
+        "the root still waits for:\n{}",
+        root.job().dump()
+    );
+    assert_eq!(root.job().state(), JobState::Completed);
+}

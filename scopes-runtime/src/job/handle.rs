@@ -71,6 +71,14 @@ impl Job {
         self.link.inner.kind.is_standalone() && self.link.inner.handles.load(Ordering::Acquire) == 1
     }
 
+    /// Tells a standalone job the elements of the `Scope` that owns it: children launched there
+    /// may be kept for reuse (see `recycle`).
+    pub(crate) fn set_owner_elements(&self, id: usize) {
+        if self.link.inner.kind.is_standalone() {
+            self.link.set_owner_elements(id);
+        }
+    }
+
     /// Makes a job of `kind` under `parent` (attached, and cancelled at once if the parent is
     /// cancelling or final). Its body's frame is nested in `frame_parent`'s, if given.
     pub(crate) fn create(

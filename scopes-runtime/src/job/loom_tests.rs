@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loom::thread;
 
-use super::{Job, JobState, Kind};
+use super::{Job, JobState, Kind, Reuse};
 use crate::context::CoroutineContext;
 use crate::error::CoroutineError;
 use crate::exception::CoroutineExceptionHandler;
@@ -194,4 +194,51 @@ fn child_attaches_while_a_failure_is_reported() {
         assert_eq!(parent.state(), JobState::Cancelled);
         assert!(parent.children().is_empty());
     });
+}
+
+/// A launch racing the end of a finished child's last handle, then a second launch: a kept job
+/// is reused only once nothing else holds it, and each launch starts a fresh, active job in the
+/// parent's list; the parent ends with none left.
+#[test]
+fn launches_reuse_a_kept_child_only_once_it_is_unique() {
+    // Interleavings in which a launch did reuse the first job's allocation (std's atomic: it
+    // counts across loom's runs).
+    static REUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    loom::model(|| {
+        let parent = Job::new();
+        let launch = |parent: &Job| {
+            Job::create_launch(CoroutineContext::new(), Some(parent), false, Reuse::JobOnly)
+        };
+        let first = launch(&parent);
+        let address = Arc::as_ptr(first.inner());
+        let t = thread::spawn(move || {
+            first.body_completed(Ok(()));
+            drop(first);
+        });
+        let second = launch(&parent);
+        t.join().unwrap();
+        let third = launch(&parent);
+        for job in [&second, &third] {
+            assert_eq!(job.state(), JobState::Active);
+            assert!(job.children().is_empty());
+        }
+        assert_ne!(second, third);
+        assert_eq!(parent.children().len(), 2);
+        if [&second, &third]
+            .iter()
+            .any(|j| Arc::as_ptr(j.inner()) == address)
+        {
+            REUSED.fetch_add(1, Ordering::Relaxed);
+        }
+        second.body_completed(Ok(()));
+        third.body_completed(Ok(()));
+        assert!(second.is_completed() && third.is_completed());
+        parent.complete();
+        assert!(parent.is_completed());
+        assert!(parent.children().is_empty());
+    });
+    assert!(
+        REUSED.load(Ordering::Relaxed) > 0,
+        "no interleaving reused the job"
+    );
 }

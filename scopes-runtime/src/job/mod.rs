@@ -238,6 +238,9 @@ struct Rare {
     child_cause: Option<CoroutineError>,
     /// Finished children kept for the next launch to reuse (see `recycle`).
     recycled: VecDeque<Link>,
+    /// A standalone job's: the elements of the `Scope` that owns it (`elements_id`), whose
+    /// children may be kept (see `recycle`); 0 for none.
+    owner_elements: usize,
 }
 
 /// Who is told when a job becomes final: a completion handler or a joiner's waker. One list for

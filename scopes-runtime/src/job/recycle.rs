@@ -11,21 +11,36 @@
 //! task is small (`Reuse::WithTask`), so the task's memory too is freed by the launch that
 //! reuses the job, on the launching side (as a `JoinHandle` awaited there does for tokio), not
 //! by the worker that ran it. A larger task is let go when its job ends (`Reuse::JobOnly`).
-
-//! Only a child that holds nothing its scope does not hold is kept: a `launch` whose context is
-//! its scope's (`JobInner::reuse`) that completed normally (no error kept). Reusing one overwrites it in place, outside any lock
-//! (`Arc::get_mut`, so no other strong or weak reference exists).
 //!
-//! What a kept job costs, and for how long:
+//! # Which children are kept
+//!
+//! A child is kept only if it holds nothing that could outlive its purpose or keep its parent
+//! alive:
+//! - a `launch` that added nothing to its scope's context and has no span (`JobInner::reuse`),
+//!   that completed normally (no error kept);
+//! - under a coroutine's job, any such child: that job ends when its body and children do,
+//!   whatever its children's contexts hold, and drops what it kept;
+//! - under a standalone job, only a child launched in the `Scope` that owns the job (its
+//!   elements are `Rare::owner_elements`; `Scope::new` says so) or with no elements. A
+//!   standalone job may be waiting for its last handle to be dropped, and a scope's elements
+//!   can hold one (a handler that cancels its job): kept, they would keep the job alive for
+//!   ever. The owning scope's drop cancels the job instead, whatever its elements hold. A
+//!   scope on a job someone else holds (`Scope::new(job.clone() + a)`) keeps nothing.
+//!
+//! Reusing one overwrites it in place, outside any lock (`Arc::get_mut`, so no other strong or
+//! weak reference exists).
+//!
+//! # What a kept job costs, and for how long
+//!
 //! - A job keeps at most `KEPT`, and only while it may launch again: a final job drops them
 //!   (so does a job whose body is done, which never keeps one). A job that launched and then
 //!   idles holds at most `KEPT` finished jobs and small tasks, about 5 KiB (see
 //!   `RECYCLED_TASK_BYTES`).
-//! - A kept job holds its scope's context elements. Scopes that share one standalone `Job`
-//!   with different elements (`Scope::new(job.clone() + a)`, `Scope::new(job.clone() + b)`)
-//!   let a child of the first keep `a` alive after that scope is dropped, until the job reuses
-//!   it or ends. That drop (user code, an element's `Drop`) goes through `user`: a panic is
-//!   the global exception handler's, never the reusing launch's.
+//! - A kept job holds its scope's context elements. Under a coroutine's job, children of a
+//!   scope made with other elements (`Scope::new(current_context() + a)`) keep `a` alive after
+//!   that scope is dropped, until the job reuses them or ends. Every drop of a kept job (user
+//!   code: an element's `Drop`) goes through `user`: a panic goes to the global exception
+//!   handler, never out of the launch that reused the job.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -78,8 +93,12 @@ impl Link {
         // Unique: no other strong or weak reference, so none can appear.
         match Arc::get_mut(&mut link.inner).is_some() {
             true => Some(link),
-            // Still held (a handle, a joiner): its last holder frees it.
-            false => None,
+            // Still held (a handle, a joiner, a completion handle's weak reference): its last
+            // holder frees it. That may be this drop, if the holder let go meanwhile.
+            false => {
+                drop_job(link);
+                None
+            }
         }
     }
 
@@ -88,19 +107,33 @@ impl Link {
     /// goes to the global exception handler instead of out of the launch that reused the job.
     pub(super) fn reuse(&mut self, inner: JobInner) {
         let slot = Arc::get_mut(&mut self.inner).expect("take_reusable found it unique");
-        let old = std::mem::replace(slot, inner);
-        user::call_handler(
-            CoroutineContext::new,
-            "dropping a finished job panicked",
-            None,
-            || drop(old),
-        );
+        drop_job(std::mem::replace(slot, inner));
+    }
+
+    /// Sets the elements of the scope that owns this standalone job (see the module docs).
+    pub(super) fn set_owner_elements(&self, id: usize) {
+        lock(&self.inner.state)
+            .rare
+            .get_or_insert_default()
+            .owner_elements = id;
+    }
+
+    /// Whether what `child` holds (its context's elements) may stay with this job: a standalone
+    /// job keeps only children launched in the scope that owns it, or with no elements, since
+    /// elements could hold the handle it waits for (see the module docs).
+    fn may_keep(&self, st: &State, child: &Link) -> bool {
+        if !self.inner.kind.is_standalone() {
+            return true;
+        }
+        let id = child.inner.context.elements_id();
+        id == 0 || st.rare.as_ref().is_some_and(|r| r.owner_elements == id)
     }
 
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
     /// (see the module docs) and this job may launch again.
     pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) {
         let keep = child.inner.reuse != Reuse::Never
+            && self.may_keep(st, child)
             && !st.body_done
             && st.phase == JobState::Active
             && child.state() == JobState::Completed
@@ -115,10 +148,22 @@ impl Link {
     }
 }
 
+/// Drops a job (or what was in its allocation) that may hold its scope's context elements:
+/// user code, whose panic goes to the global exception handler.
+fn drop_job<T>(job: T) {
+    user::call_handler(
+        CoroutineContext::new,
+        "dropping a finished job panicked",
+        None,
+        || drop(job),
+    );
+}
+
 #[cfg(all(test, not(scopes_loom)))]
 mod tests {
     use std::sync::Arc;
 
+    use crate::context::CoroutineContext;
     use crate::{CoroutineName, CoroutineScope, CoroutineStart, Job, JobState, Scope};
 
     fn address(job: &Job) -> *const super::JobInner {
@@ -219,6 +264,34 @@ mod tests {
             c.join().await;
         }
         assert_eq!(kept(&scope.job()), super::KEPT);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn only_the_owning_scope_of_a_standalone_job_has_its_children_kept() {
+        // Owned (the scope was its only holder): kept.
+        let owned = Scope::new(Job::new());
+        owned.launch(async {}).join().await;
+        assert_eq!(kept(&owned.job()), 1);
+        // Held elsewhere too: the scope's elements could hold that handle; nothing kept.
+        let job = Job::new();
+        let shared = Scope::new(job.clone());
+        shared.launch(async {}).join().await;
+        assert_eq!(kept(&job), 0);
+        // A scope with no elements at all (a handle on the bare job): nothing to hold, kept.
+        let bare = crate::ScopeHandle::new(CoroutineContext::new().with_job(job.clone()));
+        bare.launch(async {}).join().await;
+        assert_eq!(kept(&job), 1);
+        // Under a coroutine's job, any scope's plain launches are kept.
+        let outer = Scope::new(());
+        let inner = outer
+            .async_(async {
+                let other = Scope::new(crate::current_context() + CoroutineName::new("x"));
+                other.launch(async {}).join().await;
+                kept(&crate::current_scope().job())
+            })
+            .await
+            .unwrap();
+        assert_eq!(inner, 1);
     }
 
     #[tokio::test(flavor = "current_thread")]
