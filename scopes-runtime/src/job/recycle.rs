@@ -132,11 +132,12 @@ impl Link {
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
     /// (see the module docs) and this job may launch again.
     pub(super) fn keep_for_reuse(&self, st: &mut State, child: &Link) {
+        // The cheap checks first: a cancelled tree's children fail them.
         let keep = child.inner.reuse != Reuse::Never
-            && self.may_keep(st, child)
-            && !st.body_done
             && st.phase == JobState::Active
+            && !st.body_done
             && child.state() == JobState::Completed
+            && self.may_keep(st, child)
             && st.rare.as_ref().is_none_or(|r| r.recycled.len() < KEPT);
         if keep {
             st.rare

@@ -399,7 +399,7 @@ impl Link {
             rare,
         } = ended;
         // Kept children hold their scopes' context elements: user code.
-        if rare.is_some() {
+        if let Some(rare) = rare {
             user::call_handler(
                 CoroutineContext::new,
                 "dropping a finished job panicked",
