@@ -344,10 +344,7 @@ where
             Ok(())
         };
         let name = crate::dispatcher::task_name(frame.job().bare_context());
-        dispatcher.spawn_named(
-            CoroutineTask::new(frame, body, sink, false),
-            name.as_deref(),
-        );
+        dispatcher.spawn_named(CoroutineTask::new(frame, body, sink), name.as_deref());
     }
 }
 

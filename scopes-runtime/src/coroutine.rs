@@ -126,8 +126,9 @@ pin_project! {
     pub(crate) struct CoroutineTask<F, S> {
         #[pin]
         body: Option<F>,
-        shielded: bool,
-        sink: Option<S>,
+        // Called once, by reference (`Fn`): no `Option` to take it, so a launch's (a function
+        // item) costs no byte.
+        sink: S,
         // Holds the frame (the job): one word per task for both.
         done: BodyDone<TaskDropped>,
     }
@@ -221,11 +222,10 @@ impl<D: Dropped> Drop for BodyDone<D> {
 
 impl<F, S> CoroutineTask<F, S> {
     /// The task that drives `body` in `frame` (a root frame) and marks its body done at the end.
-    pub(crate) fn new(frame: Frame, body: F, sink: S, shielded: bool) -> Self {
+    pub(crate) fn new(frame: Frame, body: F, sink: S) -> Self {
         CoroutineTask {
             body: Some(body),
-            shielded,
-            sink: Some(sink),
+            sink,
             done: BodyDone::new(frame),
         }
     }
@@ -234,7 +234,7 @@ impl<F, S> CoroutineTask<F, S> {
 impl<F, S> Future for CoroutineTask<F, S>
 where
     F: Future,
-    S: FnOnce(F::Output) -> Result<(), CoroutineError>,
+    S: Fn(F::Output) -> Result<(), CoroutineError>,
 {
     type Output = ();
 
@@ -244,13 +244,17 @@ where
             .done
             .frame()
             .expect("a coroutine's task is not polled once it ended");
-        let outcome = ready!(frame::poll_body(frame, this.body, cx, this.shielded));
+        // Kept in the job rather than here: a task one word smaller fits a 16-byte body in
+        // tokio's 128-byte task cell.
+        let mut shielded = frame.job().is_shielded();
+        let polled = frame::poll_body(frame, this.body, cx, &mut shielded);
+        if !shielded {
+            frame.job().end_shield();
+        }
+        let outcome = ready!(polled);
         let result = match outcome {
             // The sink runs the body's `CoroutineResult::into_result`: user code.
-            Outcome::Done(output) => match this.sink.take() {
-                Some(sink) => user::call(|| sink(output)).and_then(|result| result),
-                None => Ok(()),
-            },
+            Outcome::Done(output) => user::call(|| (this.sink)(output)).and_then(|result| result),
             Outcome::Panicked(error) => Err(error),
             Outcome::Cancelled => Ok(()),
         };
@@ -272,7 +276,7 @@ pub(crate) fn start_coroutine<F, S>(
 ) -> Job
 where
     F: Future + Send + 'static,
-    S: FnOnce(F::Output) -> Result<(), CoroutineError> + Send + 'static,
+    S: Fn(F::Output) -> Result<(), CoroutineError> + Send + 'static,
 {
     // Most launches add nothing to the scope's context: no merged copy then (fewer reference
     // counts touched on the scope's shared job and elements).
@@ -306,8 +310,10 @@ where
         Kind::Launch => Job::create_launch(context.minus::<Job>(), context.job(), lazy, reuse),
         kind => Job::create(kind, context.minus::<Job>(), context.job(), lazy, None),
     };
-    let shielded = matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched);
-    let task = CoroutineTask::new(Frame::of(job.clone()), body, sink, shielded);
+    if matches!(start, CoroutineStart::Atomic | CoroutineStart::Undispatched) {
+        job.shield_first_poll();
+    }
+    let task = CoroutineTask::new(Frame::of(job.clone()), body, sink);
     let never_runs =
         job.is_cancelled() && matches!(start, CoroutineStart::Default | CoroutineStart::Lazy);
     if never_runs {

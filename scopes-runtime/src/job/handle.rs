@@ -71,6 +71,26 @@ impl Job {
         self.link.inner.kind.is_standalone() && self.link.inner.handles.load(Ordering::Acquire) == 1
     }
 
+    /// Its body's first poll is not to be cancelled (an atomic or undispatched start): set
+    /// before its task runs.
+    pub(crate) fn shield_first_poll(&self) {
+        self.link.inner.shielded.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the next poll of its body is shielded from a cancellation.
+    #[inline]
+    pub(crate) fn is_shielded(&self) -> bool {
+        self.link.inner.shielded.load(Ordering::Relaxed)
+    }
+
+    /// The shielded first poll happened.
+    #[inline]
+    pub(crate) fn end_shield(&self) {
+        if self.is_shielded() {
+            self.link.inner.shielded.store(false, Ordering::Relaxed);
+        }
+    }
+
     /// Tells a standalone job the elements of the `Scope` that owns it: children launched there
     /// may be kept for reuse (see `recycle`).
     pub(crate) fn set_owner_elements(&self, id: usize) {
@@ -162,6 +182,7 @@ impl Job {
                     thread_locals,
                     reuse,
                     has_recycled: AtomicBool::new(false),
+                    shielded: AtomicBool::new(false),
                 }
             };
         }

@@ -295,6 +295,9 @@ pub(crate) struct JobInner {
     reuse: Reuse,
     /// This job keeps finished children for reuse (read without the lock, as a hint).
     has_recycled: AtomicBool,
+    /// The first poll of its body is not cancelled (an atomic or undispatched start); that
+    /// poll clears it. Only the task that polls the body touches it.
+    shielded: AtomicBool,
     /// What the body running in this job needs (see `frame`).
     pub(crate) frame: FrameState,
     /// The coroutine's span (`trace`), when it is enabled: boxed, so a disabled one costs a word.
