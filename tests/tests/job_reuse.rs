@@ -113,3 +113,29 @@ async fn a_scope_on_a_job_it_does_not_own_keeps_no_children() {
     );
     assert_eq!(root.job().state(), JobState::Completed);
 }
+
+/// A coroutine waits for the end of a channel whose sender is an element of a scope it made:
+/// once that scope and its finished child are gone, the channel ends. A kept child must not keep
+/// the sender (the second adversarial review: the coroutine hung).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_child_keeps_nothing_its_parent_waits_to_see_dropped() {
+    #[derive(Debug)]
+    struct Holder(#[allow(dead_code)] tokio::sync::mpsc::Sender<()>);
+    impl scopes::ContextElement for Holder {}
+
+    let outer = Scope::new(());
+    let waits = outer.launch(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let scope = Scope::new(scopes::current_context() + Holder(tx));
+        scope.launch(async {}).join().await;
+        drop(scope);
+        assert!(rx.recv().await.is_none(), "every sender is gone");
+    });
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(30), waits.join()).await;
+    assert!(
+        ended.is_ok(),
+        "the coroutine still waits:\n{}",
+        outer.job().dump()
+    );
+    assert_eq!(waits.state(), JobState::Completed);
+}

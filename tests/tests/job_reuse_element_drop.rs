@@ -1,54 +1,81 @@
-//! Issue 16: a job kept for reuse holds its scope's context elements. Under a coroutine's job, a
-//! kept child of a scope with elements of its own (`Scope::new(current_context() + a)`) is the
-//! last holder of `a` once that scope is dropped, and the launch that reuses it drops `a`: an
-//! element whose `Drop` panics is reported to the global exception handler, and the launch goes
-//! on. A scope on a standalone job it does not own keeps nothing: its elements go with it. In a
-//! binary of its own: it sets the process-wide global handler.
+//! Issue 16: a job kept for reuse holds only context elements its parent holds anyway (a
+//! coroutine's own, or those of the scope that owns a standalone job), so reuse never makes an
+//! element outlive its scope: each is dropped when its last scope is, by the user's own drop
+//! (a panicking `Drop` panics there, as without reuse), and never later, inside another launch.
+//! In a binary of its own: it sets the process-wide global handler.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use scopes::prelude::*;
 use scopes::{ContextElement, reset_global_exception_handler, set_global_exception_handler};
 
-/// A context element whose `Drop` counts, then panics.
+/// A context element whose `Drop` counts, then panics if told to.
 #[derive(Debug)]
-struct PanicsOnDrop(Arc<AtomicUsize>);
+struct Counted {
+    drops: Arc<AtomicUsize>,
+    panics: bool,
+}
 
-impl ContextElement for PanicsOnDrop {}
+impl ContextElement for Counted {}
 
-impl Drop for PanicsOnDrop {
+impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        panic!("an element's drop");
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        if self.panics {
+            panic!("an element's drop");
+        }
+    }
+}
+
+fn counted(drops: &Arc<AtomicUsize>, panics: bool) -> Counted {
+    Counted {
+        drops: drops.clone(),
+        panics,
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn element_drops_through_kept_jobs_reach_the_global_handler() {
+async fn reuse_never_makes_an_element_outlive_its_scope() {
     let reports: Arc<Mutex<Vec<CoroutineError>>> = Arc::default();
     let sink = reports.clone();
     set_global_exception_handler(move |_, error| sink.lock().unwrap().push(error.clone()));
 
-    // Under a coroutine: the kept child is the element's last holder; the reuse drops it.
+    // An owning scope: its children are kept, and its drop drops the element at once.
     let drops = Arc::new(AtomicUsize::new(0));
-    let outer = Scope::new(());
-    let counter = drops.clone();
-    let parent = outer.async_(async move {
-        let inner = Scope::new(current_context() + PanicsOnDrop(counter.clone()));
-        inner.launch(async {}).join().await;
-        drop(inner);
-        let kept = counter.load(Ordering::SeqCst);
-        current_scope().launch(async {}).join().await;
-        (kept, counter.load(Ordering::SeqCst))
-    });
-    let (kept, after_reuse) = parent.await.unwrap();
+    let owned = Scope::new(Job::new() + counted(&drops, false));
+    for _ in 0..20 {
+        owned.launch(async {}).join().await;
+    }
+    drop(owned);
+    let owned_drops = drops.load(Ordering::SeqCst);
 
-    // A scope on a job it does not own keeps nothing: the user's drop is the last.
+    // A scope with an element of its own, inside a coroutine: its children are not kept, so
+    // the user's drop of the scope is the element's last, and its panic is the user's.
+    let inner_drops = Arc::new(AtomicUsize::new(0));
+    let inner_count = inner_drops.clone();
+    let relaunched = Arc::new(AtomicBool::new(false));
+    let ran = relaunched.clone();
+    let outer = Scope::new(());
+    let parent = outer.async_(async move {
+        let inner = Scope::new(current_context() + counted(&inner_count, true));
+        inner.launch(async {}).join().await;
+        let dropped = catch_unwind(AssertUnwindSafe(|| drop(inner)));
+        let at_drop = inner_count.load(Ordering::SeqCst);
+        // A later launch in the coroutine drops nothing of that scope.
+        current_scope()
+            .launch(async move { ran.store(true, Ordering::SeqCst) })
+            .join()
+            .await;
+        (dropped.is_err(), at_drop)
+    });
+    let (panicked_at_drop, at_drop) = parent.await.unwrap();
+
+    // A scope on a job it does not own: nothing kept, the user's drop is the last.
     let shared_drops = Arc::new(AtomicUsize::new(0));
     let job = Job::new();
-    let shared = Scope::new(job.clone() + PanicsOnDrop(shared_drops.clone()));
+    let shared = Scope::new(job.clone() + counted(&shared_drops, true));
     shared.launch(async {}).join().await;
     let dropped = catch_unwind(AssertUnwindSafe(|| drop(shared)));
     let other = Scope::new(job.clone());
@@ -59,25 +86,22 @@ async fn element_drops_through_kept_jobs_reach_the_global_handler() {
     let got: Vec<_> = reports.lock().unwrap().clone();
     reset_global_exception_handler();
 
-    assert_eq!(kept, 0, "the kept child held the inner scope's element");
-    assert_eq!(after_reuse, 1, "dropped once, by the reuse");
-    assert_eq!(drops.load(Ordering::SeqCst), 1);
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert!(
-        got[0]
-            .to_string()
-            .contains("dropping a finished job panicked"),
-        "{}",
-        got[0]
+    assert_eq!(
+        owned_drops, 1,
+        "the owning scope's drop dropped its element"
     );
-    let suppressed = got[0].suppressed();
-    let panic = suppressed.iter().find_map(|e| e.panic_message());
-    assert_eq!(panic, Some("an element's drop"));
-
+    assert!(
+        panicked_at_drop,
+        "the inner scope's drop was the element's last"
+    );
+    assert_eq!(at_drop, 1);
+    assert!(relaunched.load(Ordering::SeqCst));
+    assert_eq!(inner_drops.load(Ordering::SeqCst), 1, "dropped once");
     assert!(
         dropped.is_err(),
         "the shared job's scope was the last holder"
     );
     assert_eq!(shared_drops.load(Ordering::SeqCst), 1);
     assert!(job.is_completed());
+    assert!(got.is_empty(), "nothing was dropped late: {got:?}");
 }

@@ -14,32 +14,28 @@
 //!
 //! # Which children are kept
 //!
-//! A child is kept only if it holds nothing that could outlive its purpose or keep its parent
-//! alive:
-//! - a `launch` that added nothing to its scope's context and has no span (`JobInner::reuse`),
-//!   that completed normally (no error kept);
-//! - under a coroutine's job, any such child: that job ends when its body and children do,
-//!   whatever its children's contexts hold, and drops what it kept;
-//! - under a standalone job, only a child launched in the `Scope` that owns the job (its
-//!   elements are `Rare::owner_elements`; `Scope::new` says so) or with no elements. A
-//!   standalone job may be waiting for its last handle to be dropped, and a scope's elements
-//!   can hold one (a handler that cancels its job): kept, they would keep the job alive for
-//!   ever. The owning scope's drop cancels the job instead, whatever its elements hold. A
-//!   scope on a job someone else holds (`Scope::new(job.clone() + a)`) keeps nothing.
+//! A kept child must hold nothing that would not be alive anyway, or it could keep alive what
+//! its parent waits for (a channel's sender the parent's body awaits the end of, a handle of a
+//! job that waits for its last handle). So a child is kept only if:
+//! - it is a `launch` that added nothing to its scope's context and has no span
+//!   (`JobInner::reuse`), and it completed normally (no error kept);
+//! - and its context's elements are none at all, or elements its parent holds for as long as
+//!   it keeps children: a coroutine's own (a child of `current_scope()`), or, for a standalone
+//!   job, those of the `Scope` that owns it (`Rare::owner_elements`, set by `Scope::new`; that
+//!   scope's drop cancels the job, and so drops what it kept). A child of any other scope
+//!   (`Scope::new(current_context() + a)`, `Scope::new(job.clone() + a)`) is not kept.
 //!
 //! Reusing one overwrites it in place, outside any lock (`Arc::get_mut`, so no other strong or
 //! weak reference exists).
 //!
 //! # What a kept job costs, and for how long
 //!
-//! - A job keeps at most `KEPT`, and only while it may launch again: a final job drops them
-//!   (so does a job whose body is done, which never keeps one). A job that launched and then
+//! - A job keeps at most `KEPT`, and only while it may launch again (active, its body not
+//!   done); a final job drops them. A job that launched and then
 //!   idles holds at most `KEPT` finished jobs and small tasks, about 5 KiB (see
 //!   `RECYCLED_TASK_BYTES`).
-//! - A kept job holds its scope's context elements. Under a coroutine's job, children of a
-//!   scope made with other elements (`Scope::new(current_context() + a)`) keep `a` alive after
-//!   that scope is dropped, until the job reuses them or ends. Every drop of a kept job (user
-//!   code: an element's `Drop`) goes through `user`: a panic goes to the global exception
+//! - Every drop of a kept job goes through `user` (its elements are user code, though by the
+//!   rule above another holder normally outlives it): a panic goes to the global exception
 //!   handler, never out of the launch that reused the job.
 
 use std::sync::Arc;
@@ -118,15 +114,16 @@ impl Link {
             .owner_elements = id;
     }
 
-    /// Whether what `child` holds (its context's elements) may stay with this job: a standalone
-    /// job keeps only children launched in the scope that owns it, or with no elements, since
-    /// elements could hold the handle it waits for (see the module docs).
+    /// Whether what `child` holds (its context's elements) may stay with this job: only what
+    /// this job's own context or its owning scope holds anyway, so a kept child never keeps
+    /// anything alive longer than it would live without it (see the module docs).
     fn may_keep(&self, st: &State, child: &Link) -> bool {
-        if !self.inner.kind.is_standalone() {
-            return true;
-        }
         let id = child.inner.context.elements_id();
-        id == 0 || st.rare.as_ref().is_some_and(|r| r.owner_elements == id)
+        id == 0
+            || match self.inner.kind.is_standalone() {
+                true => st.rare.as_ref().is_some_and(|r| r.owner_elements == id),
+                false => id == self.inner.context.elements_id(),
+            }
     }
 
     /// Under this job's lock, as `child` leaves it: keeps `child` for reuse if it qualifies
@@ -268,7 +265,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn only_the_owning_scope_of_a_standalone_job_has_its_children_kept() {
+    async fn only_children_holding_what_their_parent_holds_are_kept() {
         // Owned (the scope was its only holder): kept.
         let owned = Scope::new(Job::new());
         owned.launch(async {}).join().await;
@@ -282,17 +279,21 @@ mod tests {
         let bare = crate::ScopeHandle::new(CoroutineContext::new().with_job(job.clone()));
         bare.launch(async {}).join().await;
         assert_eq!(kept(&job), 1);
-        // Under a coroutine's job, any scope's plain launches are kept.
+        // Under a coroutine's job, children of `current_scope()` (its own elements) are kept;
+        // one of a scope with other elements reuses the kept job, and is not kept in turn.
         let outer = Scope::new(());
         let inner = outer
             .async_(async {
+                let own = crate::current_scope();
+                own.launch(async {}).join().await;
+                let after_own = kept(&own.job());
                 let other = Scope::new(crate::current_context() + CoroutineName::new("x"));
                 other.launch(async {}).join().await;
-                kept(&crate::current_scope().job())
+                (after_own, kept(&own.job()))
             })
             .await
             .unwrap();
-        assert_eq!(inner, 1);
+        assert_eq!(inner, (1, 0));
     }
 
     #[tokio::test(flavor = "current_thread")]
