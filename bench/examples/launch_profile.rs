@@ -61,17 +61,7 @@ fn main() {
     }
     if mode == "mt-fanin" {
         for _ in 0..10 {
-            rt.block_on(async {
-                let scope = Scope::new(());
-                let deferred: Vec<_> = (0..100_000u64)
-                    .map(|i| scope.async_(async move { i }))
-                    .collect();
-                let mut total = 0;
-                for d in deferred {
-                    total += d.await.unwrap();
-                }
-                assert_eq!(total, (0..100_000u64).sum::<u64>());
-            });
+            rt.block_on(fan_in(&Scope::new(())));
         }
         return;
     }
@@ -130,14 +120,7 @@ fn main() {
             }
             assert_eq!(panics, 1_000);
         } else if mode == "fanin" {
-            let deferred: Vec<_> = (0..100_000u64)
-                .map(|i| scope.async_(async move { i }))
-                .collect();
-            let mut total = 0;
-            for d in deferred {
-                total += d.await.unwrap();
-            }
-            assert_eq!(total, (0..100_000u64).sum::<u64>());
+            fan_in(&scope).await;
         } else if mode == "fanin-joinset" {
             let mut set = tokio::task::JoinSet::new();
             for i in 0..100_000u64 {
@@ -245,6 +228,18 @@ fn main() {
             scope.complete_and_join().await;
         }
     });
+}
+
+/// The harness's fan-in (workload 6): 100,000 values computed by `async_` and summed.
+async fn fan_in(scope: &Scope) {
+    let deferred: Vec<_> = (0..100_000u64)
+        .map(|i| scope.async_(async move { i }))
+        .collect();
+    let mut total = 0;
+    for d in deferred {
+        total += d.await.unwrap();
+    }
+    assert_eq!(total, (0..100_000u64).sum::<u64>());
 }
 
 /// The harness's tree (workload 2): each node starts ten children, every leaf yields once.
