@@ -246,9 +246,10 @@ where
             .expect("a coroutine's task is not polled once it ended");
         // Kept in the job rather than here: a task one word smaller fits a 16-byte body in
         // tokio's 128-byte task cell.
-        let mut shielded = frame.job().is_shielded();
+        let first_shielded = frame.job().is_shielded();
+        let mut shielded = first_shielded;
         let polled = frame::poll_body(frame, this.body, cx, &mut shielded);
-        if !shielded {
+        if first_shielded && !shielded {
             frame.job().end_shield();
         }
         let outcome = ready!(polled);

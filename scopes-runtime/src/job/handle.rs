@@ -86,9 +86,7 @@ impl Job {
     /// The shielded first poll happened.
     #[inline]
     pub(crate) fn end_shield(&self) {
-        if self.is_shielded() {
-            self.link.inner.shielded.store(false, Ordering::Relaxed);
-        }
+        self.link.inner.shielded.store(false, Ordering::Relaxed);
     }
 
     /// Tells a standalone job the elements of the `Scope` that owns it: children launched there
@@ -146,7 +144,8 @@ impl Job {
                 parent.or(frame_parent).and_then(Job::nearest_span)
             })
         });
-        // With a span, the drop of a reused job would run the subscriber: not under a lock.
+        // A kept job would close its span only when reused or dropped: a coroutine's span
+        // ends when the coroutine does.
         #[cfg(feature = "tracing")]
         let reuse = match span {
             Some(_) => Reuse::Never,
