@@ -148,7 +148,7 @@ impl Link {
 
 /// Drops a job (or what was in its allocation) that may hold its scope's context elements:
 /// user code, whose panic goes to the global exception handler.
-fn drop_job<T>(job: T) {
+pub(super) fn drop_job<T>(job: T) {
     user::call_handler(
         CoroutineContext::new,
         "dropping a finished job panicked",

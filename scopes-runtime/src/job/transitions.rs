@@ -400,12 +400,7 @@ impl Link {
         } = ended;
         // Kept children hold their scopes' context elements: user code.
         if let Some(rare) = rare {
-            user::call_handler(
-                CoroutineContext::new,
-                "dropping a finished job panicked",
-                None,
-                || drop(rare),
-            );
+            super::recycle::drop_job(rare);
         }
         // A large task is not kept with its job (see `recycle`): let it go now.
         if self.inner.reuse == Reuse::JobOnly {
